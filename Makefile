@@ -1,0 +1,65 @@
+# rudder-ha: everything a fresh machine needs, installed by the project's own files.
+#   make synth [ENV=prod]   synthesize every environment (or one) into cdktf.out/, no AWS account needed
+#   make test               lint and run the whole test suite
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+PIPENV_VERSION := 2026.10.3
+VENV := .venv
+BIN := $(VENV)/bin
+BUILD := .build
+CLOUD_INIT_SCHEMA := $(BUILD)/cloud-init/schema-cloud-config-v1.json
+export PIPENV_VENV_IN_PROJECT := 1
+export PIPENV_YES := 1
+export PIPENV_NOSPIN := 1
+export PIPENV_VERBOSITY := -1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CHECKOV_RUN_SCA_PACKAGE_SCAN_V2 := false
+export BC_SKIP_MAPPING := TRUE
+
+ENV ?=
+
+.PHONY: help install synth test lint bench deploy diff clean
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+$(BIN)/.synced: Pipfile.lock
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check "pipenv==$(PIPENV_VERSION)"
+	$(PYTHON) -m pipenv sync --dev
+	touch $@
+
+# cloud-init's own JSON schema for cloud-config, taken from Debian's cloud-init package (the tests
+# validate the user data against it). Only the schema file is extracted; nothing is installed.
+$(CLOUD_INIT_SCHEMA):
+	mkdir -p $(BUILD)/cloud-init/deb
+	cd $(BUILD)/cloud-init/deb && { apt-get download cloud-init 2>/dev/null || { apt-get update -qq && apt-get download cloud-init; }; }
+	dpkg-deb -x $(BUILD)/cloud-init/deb/cloud-init_*.deb $(BUILD)/cloud-init/root
+	cp "$$(find $(BUILD)/cloud-init/root -name schema-cloud-config-v1.json | head -n 1)" $@
+
+install: $(BIN)/.synced
+
+synth: $(BIN)/.synced
+	$(BIN)/python -m rudder_ha synth $(ENV)
+
+lint: $(BIN)/.synced
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: $(BIN)/.synced $(CLOUD_INIT_SCHEMA) lint
+	CLOUD_INIT_SCHEMA=$(CLOUD_INIT_SCHEMA) $(BIN)/python -m pytest
+
+bench: $(BIN)/.synced
+	for script in benchmarks/*.py; do $(BIN)/python "$$script"; done
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+
+deploy diff: $(BIN)/.synced node_modules/.package-lock.json
+	@test -n "$(ENV)" || { echo "usage: make $@ ENV=<environment>"; exit 2; }
+	RUDDER_HA_ENVIRONMENTS=$(ENV) npx cdktf $@ rudder-ha-$(ENV)
+
+clean:
+	rm -rf cdktf.out $(BUILD) .pytest_cache .ruff_cache

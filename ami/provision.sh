@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Installs and starts the rudder-ha data plane on Amazon Linux 2023.
+#
+# One definition, two uses: run at first boot from user data (no baked AMI), or at image build
+# time (then the services are enabled but not started, and the images are pre-pulled).
+# Settings come from /etc/rudder-ha/instance.env, written by the user data; it holds no secrets.
+# Idempotent: running it twice leaves the same machine.
+set -euo pipefail
+
+readonly INSTALL_DIR=/opt/rudder-ha
+readonly CONFIG_DIR=/etc/rudder-ha
+readonly STATE_DIR=/var/lib/rudder-ha
+readonly INSTANCE_ENV="${CONFIG_DIR}/instance.env"
+MODE="${1:-boot}"   # boot | bake
+
+log() { printf '%s rudder-ha provision: %s\n' "$(date -u +%FT%TZ)" "$*" >&2; }
+
+require_settings() {
+  if [[ ! -r "${INSTANCE_ENV}" ]]; then
+    log "missing ${INSTANCE_ENV}; the user data writes it"
+    exit 64
+  fi
+  # shellcheck source=/dev/null
+  source "${INSTANCE_ENV}"
+  : "${RUDDER_BACKEND_IMAGE:?set in instance.env}" "${RUDDER_TRANSFORMER_IMAGE:?set in instance.env}"
+  : "${RUDDER_JOBSDB_MODE:?set in instance.env}"
+}
+
+install_packages() {
+  log "installing packages"
+  # docker runs the data plane; postgresql15 provides psql for the on-node drain check.
+  dnf install -y --setopt=install_weak_deps=False docker postgresql15 jq
+  systemctl enable --now docker
+}
+
+install_files() {
+  log "installing units and scripts"
+  install -d -m 0755 "${STATE_DIR}" "${STATE_DIR}/backend"
+  install -d -m 0700 "${STATE_DIR}/postgres"
+  install -m 0755 "${INSTALL_DIR}"/bin/* /usr/local/bin/
+  install -m 0644 "${INSTALL_DIR}"/systemd/*.service /etc/systemd/system/
+  systemctl daemon-reload
+}
+
+pull_images() {
+  log "pulling container images"
+  local image
+  for image in "${RUDDER_BACKEND_IMAGE}" "${RUDDER_TRANSFORMER_IMAGE}" "${RUDDER_POSTGRES_IMAGE:-}"; do
+    [[ -n "${image}" ]] || continue
+    docker pull --quiet "${image}"
+  done
+}
+
+local_jobsdb_password() {
+  # Instance mode: the jobsdb lives on this instance; its password is made here and never leaves it.
+  local file="${STATE_DIR}/postgres-password"
+  if [[ ! -s "${file}" ]]; then
+    umask 077
+    head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > "${file}"
+  fi
+}
+
+enable_services() {
+  local units=(rudder-transformer.service rudder-backend.service)
+  if [[ "${RUDDER_JOBSDB_MODE}" == "instance" ]]; then
+    local_jobsdb_password
+    units=(rudder-postgres.service "${units[@]}")
+  fi
+  if [[ "${MODE}" == "bake" ]]; then
+    systemctl enable "${units[@]}"
+  else
+    systemctl enable --now "${units[@]}"
+  fi
+}
+
+main() {
+  require_settings
+  install_packages
+  install_files
+  pull_images
+  enable_services
+  log "done (${MODE})"
+}
+
+main "$@"

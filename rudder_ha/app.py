@@ -1,0 +1,28 @@
+"""Builds the cdktf app: one or more stacks per environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from cdktf import App
+
+from rudder_ha.config.model import EnvironmentConfig
+from rudder_ha.stacks.single_node import SingleNodeStack
+
+
+def build_app(configs: Sequence[EnvironmentConfig], outdir: Path) -> tuple[App, list[str]]:
+    """An App holding every environment's stacks; returns it with the stack names."""
+    app = App(outdir=str(outdir), stack_traces=False)
+    names = [SingleNodeStack(app, config).node.id for config in configs]
+    return app, names
+
+
+def synthesize(configs: Sequence[EnvironmentConfig], outdir: Path) -> list[str]:
+    """Synthesizes every environment's stacks into ``outdir``; returns the stack names."""
+    app, names = build_app(configs, outdir)
+    app.synth()
+    return names

@@ -1,0 +1,54 @@
+"""Default values, each with the reason (and source) it was chosen.
+
+Health-check timings are tuned for fast failover:
+- ``HealthCheckIntervalSeconds`` may be 5-300 s and the thresholds 2-10 (Elastic Load Balancing
+  API reference, CreateTargetGroup / "Health checks for Application Load Balancer target groups").
+  5 s x 2 failures detects a dead gateway in 10 s instead of the AWS defaults' 30 s x 2 = 60 s
+  (and the original ha-tf kept those defaults).
+- The timeout must be shorter than the interval; rudder-server answers /health from memory plus a
+  database ping, so 4 s leaves room for a slow ping without overlapping checks.
+- The deregistration delay (AWS default 300 s) only has to outlast in-flight event POSTs, which
+  rudder's gateway answers within seconds; SDKs retry anything cut off. 30 s keeps scale-in and
+  instance refresh quick without dropping requests mid-flight.
+"""
+
+from __future__ import annotations
+
+HEALTH_CHECK_INTERVAL_SECONDS = 5
+HEALTH_CHECK_TIMEOUT_SECONDS = 4
+HEALTHY_THRESHOLD = 2
+UNHEALTHY_THRESHOLD = 2
+DEREGISTRATION_DELAY_SECONDS = 30
+
+# rudder-server opens its gateway only after loading the workspace config and the transformer's
+# features, and a cold instance pulls container images first: 300 s covers a cold, un-baked boot.
+HEALTH_CHECK_GRACE_PERIOD_SECONDS = 300
+DEFAULT_INSTANCE_WARMUP_SECONDS = 120
+
+# The drain Lambda heartbeats well inside this; 600 s x 100 gives a 16.7 h global timeout.
+LIFECYCLE_HEARTBEAT_TIMEOUT_SECONDS = 600
+# For a terminating hook both results end in termination; ABANDON records that the drain did not
+# confirm an empty jobsdb.
+LIFECYCLE_DEFAULT_RESULT = "ABANDON"
+
+VPC_CIDR = "10.0.0.0/16"
+FLOW_LOGS_RETENTION_DAYS = 365  # a year of network forensics; CIS AWS 3.9 / checkov CKV_AWS_338
+ACCESS_LOGS_RETENTION_DAYS = 90
+SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3 with TLS 1.2 fallback for older SDKs
+IDLE_TIMEOUT_SECONDS = 60
+INGRESS_CIDRS = ("0.0.0.0/0",)  # SDKs send from anywhere; narrow it for server-side-only sources
+
+INSTANCE_TYPE = "m6i.xlarge"  # 4 vCPU / 16 GiB: backend, transformer and (instance mode) PostgreSQL
+ARCHITECTURE = "x86_64"
+AMI_SSM_PARAMETER = {
+    "x86_64": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+    "arm64": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
+}
+ROOT_VOLUME_SIZE_GIB = 100
+ROOT_VOLUME_IOPS = 3000  # gp3 baseline
+ROOT_VOLUME_THROUGHPUT_MIBPS = 125  # gp3 baseline
+
+POSTGRES_IMAGE = "postgres:15.10-alpine"
+CONTROL_PLANE_URL = "https://api.rudderstack.com"
+
+RESERVED_TAG_KEYS = ("project", "environment", "managed-by")

@@ -1,0 +1,232 @@
+"""Loads an environment file into typed, defaulted settings, or reports every problem in it."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rudder_ha.config import defaults
+from rudder_ha.config.errors import ConfigError, Problem
+from rudder_ha.config.model import (
+    AutoscalingSettings,
+    EnvironmentConfig,
+    HealthCheckSettings,
+    InstanceSettings,
+    LifecycleHookSettings,
+    LoadBalancerSettings,
+    NetworkSettings,
+    RudderSettings,
+    SecretRef,
+    StateSettings,
+    WarmPoolSettings,
+)
+from rudder_ha.config.rules import cross_field_problems
+from rudder_ha.config.schema_messages import schema_problems
+
+ENVIRONMENTS_DIR = Path(__file__).resolve().parents[2] / "environments"
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses duplicate keys instead of silently keeping the last one."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}; keep only one", key_node.start_mark
+            )
+        seen.add(key)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _read_document(path: Path) -> Any:
+    label = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([Problem(label, "", f"cannot be read ({exc.strerror}); check the path")]) from None
+    try:
+        doc = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        what = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([Problem(label, "", f"is not valid YAML at {where}: {what}; fix the syntax")]) from None
+    if not isinstance(doc, dict):
+        raise ConfigError([Problem(label, "", "must be a YAML mapping of settings; see environments/prod.yaml")])
+    return doc
+
+
+def _carve_subnets(vpc_cidr: str, zones: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Default subnets: the VPC split in 16; private from the first block, public from the ninth."""
+    vpc = ipaddress.IPv4Network(vpc_cidr)
+    blocks = list(vpc.subnets(prefixlen_diff=4))
+    private = tuple(str(b) for b in blocks[:zones])
+    public = tuple(str(b) for b in blocks[8 : 8 + zones])
+    return public, private
+
+
+def _network(doc: dict[str, Any], tier: str) -> NetworkSettings:
+    net = doc.get("network") or {}
+    zones = tuple(dict.fromkeys(net.get("availability_zones") or []))
+    retention = net.get("flow_logs_retention_days", defaults.FLOW_LOGS_RETENTION_DAYS)
+    if "vpc_id" in net:
+        return NetworkSettings(
+            availability_zones=zones,
+            vpc_cidr=None,
+            public_subnet_cidrs=(),
+            private_subnet_cidrs=(),
+            nat_gateways="single",
+            flow_logs_retention_days=retention,
+            vpc_id=net["vpc_id"],
+            public_subnet_ids=tuple(net["public_subnet_ids"]),
+            private_subnet_ids=tuple(net["private_subnet_ids"]),
+        )
+    vpc_cidr = net.get("vpc_cidr", defaults.VPC_CIDR)
+    public, private = _carve_subnets(vpc_cidr, len(zones))
+    return NetworkSettings(
+        availability_zones=zones,
+        vpc_cidr=vpc_cidr,
+        public_subnet_cidrs=tuple(net.get("public_subnet_cidrs", public)),
+        private_subnet_cidrs=tuple(net.get("private_subnet_cidrs", private)),
+        nat_gateways=net.get("nat_gateways", "one_per_az" if tier == "prod" else "single"),
+        flow_logs_retention_days=retention,
+    )
+
+
+def _build(doc: dict[str, Any], source: str) -> EnvironmentConfig:
+    env = doc["environment"]
+    tier = doc["tier"]
+    region = doc["region"]
+    state = doc["state"]
+    lb = doc.get("load_balancer") or {}
+    hc = doc.get("health_check") or {}
+    inst = doc.get("instance") or {}
+    asg = doc.get("autoscaling") or {}
+    pool = asg.get("warm_pool") or {}
+    hook = asg.get("lifecycle_hook") or {}
+    rudder = doc["rudder"]
+    arch = inst.get("architecture", defaults.ARCHITECTURE)
+    return EnvironmentConfig(
+        source=source,
+        environment=env,
+        tier=tier,
+        topology=doc.get("topology", "single_node"),
+        region=region,
+        allowed_account_ids=tuple(doc.get("allowed_account_ids", ())),
+        tags=dict(doc.get("tags") or {}),
+        state=StateSettings(
+            bucket=state["bucket"],
+            key=state.get("key", f"rudder-ha/{env}/terraform.tfstate"),
+            region=state.get("region", region),
+            kms_key_id=state.get("kms_key_id"),
+        ),
+        network=_network(doc, tier),
+        load_balancer=LoadBalancerSettings(
+            http_only=lb.get("http_only", False),
+            ssl_policy=lb.get("ssl_policy", defaults.SSL_POLICY),
+            deletion_protection=lb.get("deletion_protection", tier == "prod"),
+            idle_timeout_seconds=lb.get("idle_timeout_seconds", defaults.IDLE_TIMEOUT_SECONDS),
+            ingress_cidrs=tuple(lb.get("ingress_cidrs", defaults.INGRESS_CIDRS)),
+            access_logs_retention_days=lb.get("access_logs_retention_days", defaults.ACCESS_LOGS_RETENTION_DAYS),
+            domain_name=lb.get("domain_name"),
+            certificate_arn=lb.get("certificate_arn"),
+            waf_web_acl_arn=lb.get("waf_web_acl_arn"),
+        ),
+        health_check=HealthCheckSettings(
+            interval_seconds=hc.get("interval_seconds", defaults.HEALTH_CHECK_INTERVAL_SECONDS),
+            timeout_seconds=hc.get("timeout_seconds", defaults.HEALTH_CHECK_TIMEOUT_SECONDS),
+            healthy_threshold=hc.get("healthy_threshold", defaults.HEALTHY_THRESHOLD),
+            unhealthy_threshold=hc.get("unhealthy_threshold", defaults.UNHEALTHY_THRESHOLD),
+            deregistration_delay_seconds=hc.get("deregistration_delay_seconds", defaults.DEREGISTRATION_DELAY_SECONDS),
+        ),
+        instance=InstanceSettings(
+            instance_type=inst.get("instance_type", defaults.INSTANCE_TYPE),
+            architecture=arch,
+            ami=inst.get("ami", f"resolve:ssm:{defaults.AMI_SSM_PARAMETER[arch]}"),
+            root_volume_size_gib=inst.get("root_volume_size_gib", defaults.ROOT_VOLUME_SIZE_GIB),
+            root_volume_iops=inst.get("root_volume_iops", defaults.ROOT_VOLUME_IOPS),
+            root_volume_throughput_mibps=inst.get(
+                "root_volume_throughput_mibps", defaults.ROOT_VOLUME_THROUGHPUT_MIBPS
+            ),
+            ebs_kms_key_arn=inst.get("ebs_kms_key_arn"),
+        ),
+        autoscaling=AutoscalingSettings(
+            health_check_grace_period_seconds=asg.get(
+                "health_check_grace_period_seconds", defaults.HEALTH_CHECK_GRACE_PERIOD_SECONDS
+            ),
+            default_instance_warmup_seconds=asg.get(
+                "default_instance_warmup_seconds", defaults.DEFAULT_INSTANCE_WARMUP_SECONDS
+            ),
+            warm_pool=WarmPoolSettings(
+                enabled=pool.get("enabled", False),
+                pool_state=pool.get("pool_state", "Stopped"),
+                min_size=pool.get("min_size", 1),
+            ),
+            lifecycle_hook=LifecycleHookSettings(
+                heartbeat_timeout_seconds=hook.get(
+                    "heartbeat_timeout_seconds", defaults.LIFECYCLE_HEARTBEAT_TIMEOUT_SECONDS
+                ),
+                default_result=hook.get("default_result", defaults.LIFECYCLE_DEFAULT_RESULT),
+            ),
+        ),
+        rudder=RudderSettings(
+            backend_image=rudder["backend_image"],
+            transformer_image=rudder["transformer_image"],
+            postgres_image=rudder.get("postgres_image", defaults.POSTGRES_IMAGE),
+            control_plane_url=rudder.get("control_plane_url", defaults.CONTROL_PLANE_URL),
+            workspace_token=SecretRef(**rudder["workspace_token"]),
+            extra_env=dict(rudder.get("extra_env") or {}),
+        ),
+    )
+
+
+def problems_in(doc: Any, label: str, stem: str = "") -> list[Problem]:
+    """Every problem in an already-parsed document: schema first, then the cross-field rules."""
+    found = [Problem(label, path, msg) for path, msg in schema_problems(doc)]
+    if found:
+        return found
+    return [Problem(label, path, msg) for path, msg in cross_field_problems(doc, stem)]
+
+
+def load_environment(path: str | Path) -> EnvironmentConfig:
+    """Reads, validates and defaults one environment file; raises ConfigError listing every problem."""
+    path = Path(path)
+    doc = _read_document(path)
+    problems = problems_in(doc, str(path), path.stem)
+    if problems:
+        raise ConfigError(problems)
+    return _build(doc, str(path))
+
+
+def load_environments(paths: Iterable[str | Path]) -> list[EnvironmentConfig]:
+    """Loads several files; raises one ConfigError with the problems of all of them."""
+    configs: list[EnvironmentConfig] = []
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            configs.append(load_environment(path))
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    names = [c.environment for c in configs]
+    for config in configs:
+        if names.count(config.environment) > 1:
+            problems.append(Problem(config.source, "environment", "is used by another file too; names must be unique"))
+    if problems:
+        raise ConfigError(problems)
+    return configs
+
+
+def shipped_environment_files(directory: Path = ENVIRONMENTS_DIR) -> list[Path]:
+    """The environment files in ``environments/``, sorted by name."""
+    return sorted(p for p in directory.glob("*.yaml") if p.is_file())

@@ -1,0 +1,201 @@
+"""Typed, fully defaulted settings of one environment.
+
+The loader (``rudder_ha.config.loader``) builds these from a validated environment file; every
+construct takes its props from here, so nothing downstream re-reads raw YAML or guesses defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Tier = Literal["dev", "staging", "prod"]
+Topology = Literal["single_node", "eks"]
+
+GATEWAY_PORT = 8080
+"""rudder-server's gateway: event intake and ``GET /health``."""
+TRANSFORMER_PORT = 9090
+"""rudder-transformer's HTTP port (reached by the backend on the same host)."""
+HEALTH_PATH = "/health"
+
+
+@dataclass(frozen=True)
+class StateSettings:
+    """Terraform S3 remote state; locking uses S3-native lock files (Terraform >= 1.10)."""
+
+    bucket: str
+    key: str
+    region: str
+    kms_key_id: str | None = None
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """Either a new VPC (``vpc_id`` is None) or an existing VPC and its subnets."""
+
+    availability_zones: tuple[str, ...]
+    vpc_cidr: str | None
+    public_subnet_cidrs: tuple[str, ...]
+    private_subnet_cidrs: tuple[str, ...]
+    nat_gateways: Literal["single", "one_per_az"]
+    flow_logs_retention_days: int
+    vpc_id: str | None = None
+    public_subnet_ids: tuple[str, ...] = ()
+    private_subnet_ids: tuple[str, ...] = ()
+
+    @property
+    def creates_vpc(self) -> bool:
+        """True when the stack builds its own VPC."""
+        return self.vpc_id is None
+
+
+@dataclass(frozen=True)
+class LoadBalancerSettings:
+    """The public ALB in front of the gateway."""
+
+    http_only: bool
+    ssl_policy: str
+    deletion_protection: bool
+    idle_timeout_seconds: int
+    ingress_cidrs: tuple[str, ...]
+    access_logs_retention_days: int
+    domain_name: str | None = None
+    certificate_arn: str | None = None
+    waf_web_acl_arn: str | None = None
+
+
+@dataclass(frozen=True)
+class HealthCheckSettings:
+    """Target-group health check of ``GET /health`` on the gateway port."""
+
+    interval_seconds: int
+    timeout_seconds: int
+    healthy_threshold: int
+    unhealthy_threshold: int
+    deregistration_delay_seconds: int
+
+    @property
+    def detection_seconds(self) -> int:
+        """Worst-case time for the ALB to mark a dead target unhealthy."""
+        return self.interval_seconds * self.unhealthy_threshold
+
+    @property
+    def healthy_after_seconds(self) -> int:
+        """Time a recovered target needs to pass the healthy threshold."""
+        return self.interval_seconds * self.healthy_threshold
+
+
+@dataclass(frozen=True)
+class InstanceSettings:
+    """What the launch template starts."""
+
+    instance_type: str
+    architecture: Literal["x86_64", "arm64"]
+    ami: str
+    root_volume_size_gib: int
+    root_volume_iops: int
+    root_volume_throughput_mibps: int
+    ebs_kms_key_arn: str | None = None
+
+
+@dataclass(frozen=True)
+class WarmPoolSettings:
+    """An optional pre-initialised spare so a replacement skips the cold boot."""
+
+    enabled: bool
+    pool_state: Literal["Stopped", "Running", "Hibernated"]
+    min_size: int
+
+
+@dataclass(frozen=True)
+class LifecycleHookSettings:
+    """The terminating lifecycle hook the drain pipeline completes."""
+
+    heartbeat_timeout_seconds: int
+    default_result: Literal["CONTINUE", "ABANDON"]
+
+    @property
+    def global_timeout_seconds(self) -> int:
+        """AWS caps a lifecycle action at 100 heartbeat timeouts or 48 hours, whichever is smaller."""
+        return min(100 * self.heartbeat_timeout_seconds, 172_800)
+
+
+@dataclass(frozen=True)
+class AutoscalingSettings:
+    """The autoscaling group of exactly one instance."""
+
+    health_check_grace_period_seconds: int
+    default_instance_warmup_seconds: int
+    warm_pool: WarmPoolSettings
+    lifecycle_hook: LifecycleHookSettings
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """Where a secret lives: an SSM SecureString parameter or a Secrets Manager secret, never its value."""
+
+    ssm_parameter: str | None = None
+    secrets_manager_arn: str | None = None
+    kms_key_arn: str | None = None
+
+    @property
+    def kind(self) -> Literal["ssm", "secretsmanager"]:
+        """Which service holds the secret."""
+        return "ssm" if self.ssm_parameter else "secretsmanager"
+
+
+@dataclass(frozen=True)
+class RudderSettings:
+    """The data-plane software and where it finds its control plane."""
+
+    backend_image: str
+    transformer_image: str
+    postgres_image: str
+    control_plane_url: str
+    workspace_token: SecretRef
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    """Everything one environment's stacks are built from."""
+
+    source: str
+    environment: str
+    tier: Tier
+    topology: Topology
+    region: str
+    allowed_account_ids: tuple[str, ...]
+    tags: dict[str, str]
+    state: StateSettings
+    network: NetworkSettings
+    load_balancer: LoadBalancerSettings
+    health_check: HealthCheckSettings
+    instance: InstanceSettings
+    autoscaling: AutoscalingSettings
+    rudder: RudderSettings
+
+    @property
+    def name_prefix(self) -> str:
+        """Prefix for resource names: ``rudder-ha-<environment>``."""
+        return f"rudder-ha-{self.environment}"
+
+    @property
+    def is_prod(self) -> bool:
+        """True for the prod tier."""
+        return self.tier == "prod"
+
+    def summary(self) -> str:
+        """One line describing the environment, for ``validate``."""
+        net = (
+            f"{len(self.network.availability_zones)} AZs, new VPC {self.network.vpc_cidr}"
+            if self.network.creates_vpc
+            else f"{len(self.network.private_subnet_ids)} private subnets of existing {self.network.vpc_id}"
+        )
+        listener = "HTTP only" if self.load_balancer.http_only else self.load_balancer.ssl_policy
+        return (
+            f"{self.environment} ({self.tier}, {self.topology}) in {self.region}: "
+            f"{net}, {self.instance.instance_type}, "
+            f"health check every {self.health_check.interval_seconds}s x{self.health_check.unhealthy_threshold}, "
+            f"{listener}"
+        )

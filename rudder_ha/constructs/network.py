@@ -1,0 +1,220 @@
+"""The environment's network: a new multi-AZ VPC, or an existing VPC and its subnets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf import Fn, Op, Postcondition, Precondition, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_subnet import DataAwsSubnet
+from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
+from cdktf_cdktf_provider_aws.eip import Eip
+from cdktf_cdktf_provider_aws.flow_log import FlowLog
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
+from cdktf_cdktf_provider_aws.nat_gateway import NatGateway
+from cdktf_cdktf_provider_aws.route import Route
+from cdktf_cdktf_provider_aws.route_table import RouteTable
+from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
+from cdktf_cdktf_provider_aws.subnet import Subnet
+from cdktf_cdktf_provider_aws.vpc import Vpc
+from constructs import Construct
+
+from rudder_ha.config.model import NetworkSettings
+from rudder_ha.constructs.naming import policy_json
+
+
+@dataclass(frozen=True)
+class NetworkProps:
+    """Props of :class:`Network`."""
+
+    name_prefix: str
+    settings: NetworkSettings
+    log_key_arn: str
+    """KMS key for the flow-log log group."""
+
+
+class Network(Construct):
+    """Public subnets for the ALB, private subnets for the data plane, spread over the configured AZs.
+
+    A new VPC gets an internet gateway, NAT gateways (one per AZ, or a single one), VPC flow logs to
+    an encrypted log group, and a default security group with every rule removed. An existing VPC is
+    used as given; a plan-time precondition checks its private subnets span two or more AZs.
+    """
+
+    vpc_id: str
+    public_subnet_ids: list[str]
+    private_subnet_ids: list[str]
+    zone_preconditions: list[Precondition]
+    """Plan-time checks for whoever places instances in the private subnets (empty for a new VPC)."""
+
+    def __init__(self, scope: Construct, id_: str, props: NetworkProps) -> None:
+        super().__init__(scope, id_)
+        self._props = props
+        self.zone_preconditions = []
+        if props.settings.creates_vpc:
+            self._create()
+        else:
+            self._adopt()
+
+    def _create(self) -> None:
+        props, net = self._props, self._props.settings
+        name = props.name_prefix
+        vpc = Vpc(
+            self,
+            "vpc",
+            cidr_block=net.vpc_cidr,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            tags={"Name": name},
+        )
+        self.vpc_id = vpc.id
+        DefaultSecurityGroup(self, "default_sg", vpc_id=vpc.id, tags={"Name": f"{name}-default-deny"})
+        igw = InternetGateway(self, "igw", vpc_id=vpc.id, tags={"Name": name})
+
+        public_rt = RouteTable(self, "public_rt", vpc_id=vpc.id, tags={"Name": f"{name}-public"})
+        Route(
+            self, "public_default", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0", gateway_id=igw.id
+        )
+
+        public: list[Subnet] = []
+        private: list[Subnet] = []
+        for i, zone in enumerate(net.availability_zones):
+            pub = Subnet(
+                self,
+                f"public_{i}",
+                vpc_id=vpc.id,
+                availability_zone=zone,
+                cidr_block=net.public_subnet_cidrs[i],
+                map_public_ip_on_launch=False,
+                tags={"Name": f"{name}-public-{zone}", "Tier": "public"},
+            )
+            RouteTableAssociation(self, f"public_{i}_rt", subnet_id=pub.id, route_table_id=public_rt.id)
+            public.append(pub)
+            private.append(
+                Subnet(
+                    self,
+                    f"private_{i}",
+                    vpc_id=vpc.id,
+                    availability_zone=zone,
+                    cidr_block=net.private_subnet_cidrs[i],
+                    map_public_ip_on_launch=False,
+                    tags={"Name": f"{name}-private-{zone}", "Tier": "private"},
+                )
+            )
+
+        nat_count = len(net.availability_zones) if net.nat_gateways == "one_per_az" else 1
+        nats = []
+        for i in range(nat_count):
+            zone = net.availability_zones[i]
+            eip = Eip(self, f"nat_eip_{i}", domain="vpc", tags={"Name": f"{name}-nat-{zone}"}, depends_on=[igw])
+            nats.append(
+                NatGateway(
+                    self,
+                    f"nat_{i}",
+                    allocation_id=eip.id,
+                    subnet_id=public[i].id,
+                    tags={"Name": f"{name}-nat-{zone}"},
+                    depends_on=[igw],
+                )
+            )
+        for i, (zone, subnet) in enumerate(zip(net.availability_zones, private, strict=True)):
+            rt = RouteTable(self, f"private_{i}_rt_table", vpc_id=vpc.id, tags={"Name": f"{name}-private-{zone}"})
+            Route(
+                self,
+                f"private_{i}_default",
+                route_table_id=rt.id,
+                destination_cidr_block="0.0.0.0/0",
+                nat_gateway_id=nats[i % nat_count].id,
+            )
+            RouteTableAssociation(self, f"private_{i}_rt", subnet_id=subnet.id, route_table_id=rt.id)
+
+        self.public_subnet_ids = [s.id for s in public]
+        self.private_subnet_ids = [s.id for s in private]
+        self._flow_logs(vpc.id)
+
+    def _flow_logs(self, vpc_id: str) -> None:
+        props = self._props
+        group = CloudwatchLogGroup(
+            self,
+            "flow_logs",
+            name=f"/aws/vpc-flow-logs/{props.name_prefix}",
+            retention_in_days=props.settings.flow_logs_retention_days,
+            kms_key_id=props.log_key_arn,
+        )
+        role = IamRole(
+            self,
+            "flow_logs_role",
+            name=f"{props.name_prefix}-vpc-flow-logs",
+            assume_role_policy=policy_json(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+        )
+        IamRolePolicy(
+            self,
+            "flow_logs_policy",
+            role=role.id,
+            name="write-flow-logs",
+            policy=policy_json(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                            "Resource": [group.arn, f"{group.arn}:*"],
+                        }
+                    ],
+                }
+            ),
+        )
+        FlowLog(
+            self,
+            "flow_log",
+            vpc_id=vpc_id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+        )
+
+    def _adopt(self) -> None:
+        net = self._props.settings
+        assert net.vpc_id is not None
+        self.vpc_id = net.vpc_id
+        self.public_subnet_ids = list(net.public_subnet_ids)
+        self.private_subnet_ids = list(net.private_subnet_ids)
+        # Terraform checks at plan time what the config cannot know offline.
+        subnets = [
+            DataAwsSubnet(
+                self,
+                f"private_{i}",
+                id=subnet_id,
+                lifecycle=TerraformResourceLifecycle(
+                    postcondition=[
+                        Postcondition(
+                            condition=f'${{self.vpc_id == "{net.vpc_id}"}}',
+                            error_message=f"network.private_subnet_ids[{i}] is not in {net.vpc_id}.",
+                        )
+                    ]
+                ),
+            )
+            for i, subnet_id in enumerate(net.private_subnet_ids)
+        ]
+        self.zone_preconditions = [
+            Precondition(
+                condition=Op.gte(Fn.length_of(Fn.distinct([s.availability_zone for s in subnets])), 2),
+                error_message="network.private_subnet_ids must span at least two availability zones.",
+            )
+        ]

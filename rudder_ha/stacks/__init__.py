@@ -1,0 +1,1 @@
+"""One Terraform stack (or more) per environment."""

@@ -1,0 +1,41 @@
+"""What every environment stack has: the AWS provider with default tags, and its own S3 remote state."""
+
+from __future__ import annotations
+
+from cdktf import S3Backend, TerraformStack
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
+from constructs import Construct
+
+from rudder_ha import PROJECT
+from rudder_ha.config.model import EnvironmentConfig
+
+
+def standard_tags(config: EnvironmentConfig) -> dict[str, str]:
+    """Tags on every resource: the user's, then project, environment and managed-by (which win)."""
+    return {**config.tags, "project": PROJECT, "environment": config.environment, "managed-by": "cdktf"}
+
+
+class EnvironmentStack(TerraformStack):
+    """Base of the per-environment stacks: provider pinned to the environment's region and accounts,
+    default tags, and S3 remote state with encryption and S3-native locking."""
+
+    def __init__(self, scope: Construct, id_: str, config: EnvironmentConfig) -> None:
+        super().__init__(scope, id_)
+        self.config = config
+        AwsProvider(
+            self,
+            "aws",
+            region=config.region,
+            allowed_account_ids=list(config.allowed_account_ids) or None,
+            default_tags=[AwsProviderDefaultTags(tags=standard_tags(config))],
+        )
+        backend = S3Backend(
+            self,
+            bucket=config.state.bucket,
+            key=config.state.key,
+            region=config.state.region,
+            encrypt=True,
+            kms_key_id=config.state.kms_key_id,
+        )
+        # Terraform >= 1.10 locks with a lock file next to the state; cdktf 0.21 predates the setting.
+        backend.add_override("use_lockfile", True)

@@ -1,0 +1,95 @@
+"""The single-node HA topology of one environment."""
+
+from __future__ import annotations
+
+from cdktf import TerraformOutput
+from constructs import Construct
+
+from rudder_ha.config.model import EnvironmentConfig
+from rudder_ha.constructs.encryption_key import EncryptionKey, EncryptionKeyProps
+from rudder_ha.constructs.instance_role import InstanceRole, InstanceRoleProps
+from rudder_ha.constructs.load_balancer import DataPlaneLoadBalancer, DataPlaneLoadBalancerProps
+from rudder_ha.constructs.naming import console_url
+from rudder_ha.constructs.network import Network, NetworkProps
+from rudder_ha.constructs.single_node_group import SingleNodeGroup, SingleNodeGroupProps
+from rudder_ha.stacks.environment_stack import EnvironmentStack, standard_tags
+from rudder_ha.user_data import encoded_user_data
+
+
+def stack_name(config: EnvironmentConfig) -> str:
+    """The stack users deploy: ``cdktf deploy rudder-ha-<environment>``."""
+    return config.name_prefix
+
+
+class SingleNodeStack(EnvironmentStack):
+    """Network, ALB with /health checks, and an autoscaling group of one data-plane instance."""
+
+    def __init__(self, scope: Construct, config: EnvironmentConfig) -> None:
+        super().__init__(scope, stack_name(config), config)
+        name = config.name_prefix
+        self.key = EncryptionKey(self, "key", EncryptionKeyProps(name_prefix=name, region=config.region))
+        self.network = Network(
+            self, "network", NetworkProps(name_prefix=name, settings=config.network, log_key_arn=self.key.arn)
+        )
+        self.load_balancer = DataPlaneLoadBalancer(
+            self,
+            "load_balancer",
+            DataPlaneLoadBalancerProps(
+                name_prefix=name,
+                vpc_id=self.network.vpc_id,
+                public_subnet_ids=self.network.public_subnet_ids,
+                settings=config.load_balancer,
+                health_check=config.health_check,
+            ),
+        )
+        self.instance_role = InstanceRole(
+            self,
+            "instance_role",
+            InstanceRoleProps(name_prefix=name, region=config.region, workspace_token=config.rudder.workspace_token),
+        )
+        self.data_plane = SingleNodeGroup(
+            self,
+            "data_plane",
+            SingleNodeGroupProps(
+                name_prefix=name,
+                vpc_id=self.network.vpc_id,
+                private_subnet_ids=self.network.private_subnet_ids,
+                alb_security_group_id=self.load_balancer.security_group.id,
+                target_group_arn=self.load_balancer.target_group.arn,
+                instance_profile_arn=self.instance_role.profile.arn,
+                user_data_base64=encoded_user_data(config),
+                instance=config.instance,
+                autoscaling=config.autoscaling,
+                propagated_tags=standard_tags(config),
+                preconditions=self.network.zone_preconditions,
+            ),
+        )
+        self.load_balancer.allow_to(self.data_plane.security_group.id)
+        self._outputs()
+
+    def _outputs(self) -> None:
+        region = self.config.region
+        lb = self.load_balancer
+        group = self.data_plane.group
+        ec2 = f"ec2/home?region={region}"
+        outputs = {
+            "endpoint_url": (lb.endpoint_url, "Where SDKs send events"),
+            "alb_dns_name": (lb.alb.dns_name, "The ALB's DNS name (point your domain's CNAME/alias here)"),
+            "asg_name": (group.name, "The autoscaling group of one"),
+            "target_group_arn": (lb.target_group.arn, "The gateway target group"),
+            "lifecycle_hook_name": (self.data_plane.lifecycle_hook_name, "The terminating (drain) lifecycle hook"),
+            "alb_console_url": (
+                console_url(region, f"{ec2}#LoadBalancer:loadBalancerArn={lb.alb.arn}"),
+                "The ALB in the AWS console",
+            ),
+            "target_group_console_url": (
+                console_url(region, f"{ec2}#TargetGroup:targetGroupArn={lb.target_group.arn}"),
+                "The target group's health in the AWS console",
+            ),
+            "asg_console_url": (
+                console_url(region, f"{ec2}#AutoScalingGroupDetails:id={group.name};view=details"),
+                "The autoscaling group in the AWS console",
+            ),
+        }
+        for key, (value, description) in outputs.items():
+            TerraformOutput(self, key, value=value, description=description)

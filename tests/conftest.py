@@ -1,0 +1,80 @@
+"""Shared fixtures. The cdktf synthesis runs once per test session (jsii loads the AWS provider in
+10-15 s per process) and every synth test reads the same JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rudder_ha.config import EnvironmentConfig, load_environments, shipped_environment_files
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class SynthOutput:
+    """The synthesized stacks of every shipped environment."""
+
+    outdir: Path
+    configs: dict[str, EnvironmentConfig]
+    stacks: dict[str, dict[str, Any]]
+    """Stack name -> parsed cdk.tf.json."""
+
+    def stack(self, environment: str) -> dict[str, Any]:
+        """The main stack of ``environment``."""
+        return self.stacks[f"rudder-ha-{environment}"]
+
+
+@pytest.fixture(scope="session")
+def shipped_configs() -> list[EnvironmentConfig]:
+    """Every environment file in environments/, loaded."""
+    return load_environments(shipped_environment_files())
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory, shipped_configs: list[EnvironmentConfig]) -> SynthOutput:
+    """Synthesizes all shipped environments once for the whole session."""
+    from rudder_ha.app import synthesize
+
+    outdir = tmp_path_factory.mktemp("cdktf.out")
+    names = synthesize(shipped_configs, outdir)
+    stacks = {
+        name: json.loads((outdir / "stacks" / name / "cdk.tf.json").read_text(encoding="utf-8")) for name in names
+    }
+    return SynthOutput(outdir=outdir, configs={c.environment: c for c in shipped_configs}, stacks=stacks)
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fake credentials so nothing can reach a real AWS account."""
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_REGION": "eu-west-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    yield
+
+
+def resources(stack: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    """Every resource of a Terraform type in a synthesized stack."""
+    return list(stack.get("resource", {}).get(kind, {}).values())
+
+
+def only(stack: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The single resource of a type; fails if there are none or several."""
+    found = resources(stack, kind)
+    assert len(found) == 1, f"expected one {kind}, found {len(found)}"
+    return found[0]
+
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
