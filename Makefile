@@ -21,7 +21,7 @@ export BC_SKIP_MAPPING := TRUE
 
 ENV ?=
 
-.PHONY: help install synth test lint bench deploy diff clean
+.PHONY: help install postgres-server synth test lint bench deploy diff clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -39,6 +39,11 @@ $(CLOUD_INIT_SCHEMA):
 	dpkg-deb -x $(BUILD)/cloud-init/deb/cloud-init_*.deb $(BUILD)/cloud-init/root
 	cp "$$(find $(BUILD)/cloud-init/root -name schema-cloud-config-v1.json | head -n 1)" $@
 
+# A PostgreSQL server for the tests' throwaway jobsdb (Debian's package where none is installed).
+postgres-server:
+	@if command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15; fi
+
 install: $(BIN)/.synced
 
 synth: $(BIN)/.synced
@@ -48,8 +53,8 @@ lint: $(BIN)/.synced
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(BIN)/.synced $(CLOUD_INIT_SCHEMA) lint
-	CLOUD_INIT_SCHEMA=$(CLOUD_INIT_SCHEMA) $(BIN)/python -m pytest
+test: $(BIN)/.synced $(CLOUD_INIT_SCHEMA) postgres-server lint
+	CLOUD_INIT_SCHEMA=$(CLOUD_INIT_SCHEMA) RUDDER_HA_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest
 
 bench: $(BIN)/.synced
 	for script in benchmarks/*.py; do $(BIN)/python "$$script"; done

@@ -38,7 +38,7 @@ install_files() {
   install -d -m 0755 "${STATE_DIR}" "${STATE_DIR}/backend"
   install -d -m 0700 "${STATE_DIR}/postgres"
   install -m 0755 "${INSTALL_DIR}"/bin/* /usr/local/bin/
-  install -m 0644 "${INSTALL_DIR}"/systemd/*.service /etc/systemd/system/
+  install -m 0644 "${INSTALL_DIR}"/systemd/*.service "${INSTALL_DIR}"/systemd/*.timer /etc/systemd/system/
   systemctl daemon-reload
 }
 
@@ -66,6 +66,8 @@ enable_services() {
     local_jobsdb_password
     units=(rudder-postgres.service "${units[@]}")
   fi
+  # Publishes the jobsdb backlog (pending jobs, oldest pending age) every minute.
+  units+=(rudder-backlog-metrics.timer)
   if [[ "${MODE}" == "bake" ]]; then
     systemctl enable "${units[@]}"
   else

@@ -52,3 +52,15 @@ POSTGRES_IMAGE = "postgres:15.10-alpine"
 CONTROL_PLANE_URL = "https://api.rudderstack.com"
 
 RESERVED_TAG_KEYS = ("project", "environment", "managed-by")
+
+# A drain normally finishes within minutes (rudder routes most jobs in seconds); an hour of pending
+# work means a destination is down or the router is stuck, which someone should look at.
+DRAIN_DEADLINE_SECONDS = 3600
+DRAIN_POLL_INTERVAL_SECONDS = 30
+
+# Alarm thresholds.
+ALB_5XX_PERCENT = 5.0
+TARGET_RESPONSE_TIME_SECONDS = 2.0  # p99; event intake answers in milliseconds when healthy
+BACKLOG_OLDEST_AGE_SECONDS = 900  # rudder retries failed deliveries for hours; 15 min old means stuck
+PROBE_FAILURES = 2  # two one-minute probes: a page within ~3 minutes, not on one lost packet
+DEGRADED_MINUTES = 3

@@ -12,7 +12,10 @@ import yaml
 from rudder_ha.config import defaults
 from rudder_ha.config.errors import ConfigError, Problem
 from rudder_ha.config.model import (
+    AlertingSettings,
+    AlertThresholds,
     AutoscalingSettings,
+    DrainSettings,
     EnvironmentConfig,
     HealthCheckSettings,
     InstanceSettings,
@@ -188,6 +191,33 @@ def _build(doc: dict[str, Any], source: str) -> EnvironmentConfig:
             workspace_token=SecretRef(**rudder["workspace_token"]),
             extra_env=dict(rudder.get("extra_env") or {}),
         ),
+        drain=_drain(doc.get("drain") or {}),
+        alerting=_alerting(doc.get("alerting") or {}),
+    )
+
+
+def _drain(drain: dict[str, Any]) -> DrainSettings:
+    return DrainSettings(
+        deadline_seconds=drain.get("deadline_seconds", defaults.DRAIN_DEADLINE_SECONDS),
+        poll_interval_seconds=drain.get("poll_interval_seconds", defaults.DRAIN_POLL_INTERVAL_SECONDS),
+        abandon_after_deadline=drain.get("abandon_after_deadline", False),
+    )
+
+
+def _alerting(alerting: dict[str, Any]) -> AlertingSettings:
+    t = alerting.get("thresholds") or {}
+    return AlertingSettings(
+        thresholds=AlertThresholds(
+            alb_5xx_percent=t.get("alb_5xx_percent", defaults.ALB_5XX_PERCENT),
+            target_response_time_seconds=t.get("target_response_time_seconds", defaults.TARGET_RESPONSE_TIME_SECONDS),
+            backlog_oldest_age_seconds=t.get("backlog_oldest_age_seconds", defaults.BACKLOG_OLDEST_AGE_SECONDS),
+            probe_failures=t.get("probe_failures", defaults.PROBE_FAILURES),
+            degraded_minutes=t.get("degraded_minutes", defaults.DEGRADED_MINUTES),
+        ),
+        pagerduty_routing_key=alerting.get("pagerduty_routing_key"),
+        victorops_url=alerting.get("victorops_url"),
+        slack_webhook_url=alerting.get("slack_webhook_url"),
+        secrets_kms_key_arn=alerting.get("secrets_kms_key_arn"),
     )
 
 

@@ -157,6 +157,42 @@ class RudderSettings:
 
 
 @dataclass(frozen=True)
+class DrainSettings:
+    """The drain-before-terminate pipeline."""
+
+    deadline_seconds: int
+    poll_interval_seconds: int
+    abandon_after_deadline: bool
+
+
+@dataclass(frozen=True)
+class AlertThresholds:
+    """When the alarms fire."""
+
+    alb_5xx_percent: float
+    target_response_time_seconds: float
+    backlog_oldest_age_seconds: int
+    probe_failures: int
+    degraded_minutes: int
+
+
+@dataclass(frozen=True)
+class AlertingSettings:
+    """Receivers (by secret reference: an SSM parameter name or a Secrets Manager ARN) and thresholds."""
+
+    thresholds: AlertThresholds
+    pagerduty_routing_key: str | None = None
+    victorops_url: str | None = None
+    slack_webhook_url: str | None = None
+    secrets_kms_key_arn: str | None = None
+
+    @property
+    def secret_refs(self) -> tuple[str, ...]:
+        """Every configured receiver secret."""
+        return tuple(r for r in (self.pagerduty_routing_key, self.victorops_url, self.slack_webhook_url) if r)
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     """Everything one environment's stacks are built from."""
 
@@ -174,6 +210,8 @@ class EnvironmentConfig:
     instance: InstanceSettings
     autoscaling: AutoscalingSettings
     rudder: RudderSettings
+    drain: DrainSettings
+    alerting: AlertingSettings
 
     @property
     def name_prefix(self) -> str:

@@ -198,6 +198,28 @@ def timings(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
         )
 
 
+def drain_timings(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
+    """The drain deadline must fall inside the lifecycle hook's global timeout, or it can never fire."""
+    drain = doc.get("drain") or {}
+    hook = (doc.get("autoscaling") or {}).get("lifecycle_hook") or {}
+    heartbeat = hook.get("heartbeat_timeout_seconds", defaults.LIFECYCLE_HEARTBEAT_TIMEOUT_SECONDS)
+    global_timeout = min(100 * heartbeat, 172_800)
+    deadline = drain.get("deadline_seconds", defaults.DRAIN_DEADLINE_SECONDS)
+    if deadline >= global_timeout:
+        yield (
+            "drain.deadline_seconds",
+            f"{deadline}s is past the lifecycle hook's global timeout of {global_timeout}s "
+            f"(100 x the {heartbeat}s heartbeat, at most 48 h); lower it below {global_timeout}",
+        )
+    poll = drain.get("poll_interval_seconds", defaults.DRAIN_POLL_INTERVAL_SECONDS)
+    if poll * 2 > heartbeat:
+        yield (
+            "drain.poll_interval_seconds",
+            f"{poll}s leaves no margin to heartbeat within the {heartbeat}s heartbeat timeout; "
+            f"use at most {heartbeat // 2}",
+        )
+
+
 def warm_pool(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
     """Warm-pool settings only mean something when the pool is on."""
     pool = ((doc.get("autoscaling") or {}).get("warm_pool")) or {}
@@ -242,6 +264,7 @@ RULES: tuple[Rule, ...] = (
     subnet_cidrs,
     listener,
     timings,
+    drain_timings,
     warm_pool,
     workspace_token,
     no_secrets,

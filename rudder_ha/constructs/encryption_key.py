@@ -20,7 +20,7 @@ class EncryptionKeyProps:
     name_prefix: str
     region: str
     deletion_window_days: int = 30
-    service_principals: tuple[str, ...] = ("logs",)
+    service_principals: tuple[str, ...] = ("logs", "cloudwatch", "events", "sns")
     """Services (short names, e.g. ``logs``, ``sns``) allowed to use the key in this account."""
 
 
@@ -58,7 +58,9 @@ class EncryptionKey(Construct):
                         )
                     }
                 }
-            else:
+            elif service != "cloudwatch":
+                # CloudWatch alarms publishing to an encrypted topic call KMS without a source-account
+                # context, so that statement stays unconditioned (AWS's own example key policy).
                 statement["Condition"] = {"StringEquals": {"aws:SourceAccount": self.account.account_id}}
             statements.append(statement)
         self.key = KmsKey(

@@ -144,6 +144,7 @@ class SingleNodeGroup(Construct):
         scaling = props.autoscaling
         hook = scaling.lifecycle_hook
         self.lifecycle_hook_name = f"{name}-drain"
+        self.group_name = f"{name}-data-plane"
         warm_pool = None
         if scaling.warm_pool.enabled:
             warm_pool = AutoscalingGroupWarmPool(
@@ -154,7 +155,7 @@ class SingleNodeGroup(Construct):
         self.group = AutoscalingGroup(
             self,
             "group",
-            name=f"{name}-data-plane",
+            name=self.group_name,
             min_size=1,
             max_size=1,
             desired_capacity=1,

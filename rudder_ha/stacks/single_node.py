@@ -5,7 +5,10 @@ from __future__ import annotations
 from cdktf import TerraformOutput
 from constructs import Construct
 
-from rudder_ha.config.model import EnvironmentConfig
+from rudder_ha.config.model import HEALTH_PATH, EnvironmentConfig
+from rudder_ha.constructs.alerting import Alerting, AlertingProps
+from rudder_ha.constructs.dashboard import OperationsDashboard, OperationsDashboardProps
+from rudder_ha.constructs.drain_pipeline import DrainPipeline, DrainPipelineProps
 from rudder_ha.constructs.encryption_key import EncryptionKey, EncryptionKeyProps
 from rudder_ha.constructs.instance_role import InstanceRole, InstanceRoleProps
 from rudder_ha.constructs.load_balancer import DataPlaneLoadBalancer, DataPlaneLoadBalancerProps
@@ -65,6 +68,52 @@ class SingleNodeStack(EnvironmentStack):
             ),
         )
         self.load_balancer.allow_to(self.data_plane.security_group.id)
+        self.alerting = Alerting(
+            self,
+            "alerting",
+            AlertingProps(
+                name_prefix=name,
+                environment=config.environment,
+                region=config.region,
+                settings=config.alerting,
+                kms_key_arn=self.key.arn,
+                health_url=f"{self.load_balancer.endpoint_url}{HEALTH_PATH}",
+                alb_arn_suffix=self.load_balancer.alb.arn_suffix,
+                target_group_arn_suffix=self.load_balancer.target_group.arn_suffix,
+                asg_name=self.data_plane.group.name,
+                instance_role_name=self.instance_role.role.name,
+            ),
+        )
+        self.drain = DrainPipeline(
+            self,
+            "drain",
+            DrainPipelineProps(
+                name_prefix=name,
+                environment=config.environment,
+                region=config.region,
+                settings=config.drain,
+                kms_key_arn=self.key.arn,
+                asg_name=self.data_plane.group_name,
+                target_group_arns=[self.load_balancer.target_group.arn],
+                alert_topic_arn=self.alerting.topic_arn,
+            ),
+        )
+        self.alerting.watch_function("drain", self.drain.function.name, severity="critical")
+        self.alerting.watch_queue("drain", self.drain.dead_letter_queue.name, severity="critical")
+        self.dashboard = OperationsDashboard(
+            self,
+            "dashboard",
+            OperationsDashboardProps(
+                name_prefix=name,
+                environment=config.environment,
+                region=config.region,
+                alb_arn_suffix=self.load_balancer.alb.arn_suffix,
+                target_group_arn_suffix=self.load_balancer.target_group.arn_suffix,
+                asg_name=self.data_plane.group.name,
+                thresholds=config.alerting.thresholds,
+                alarm_arns=lambda: self.alerting.alarm_arns,
+            ),
+        )
         self._outputs()
 
     def _outputs(self) -> None:
@@ -78,6 +127,8 @@ class SingleNodeStack(EnvironmentStack):
             "asg_name": (group.name, "The autoscaling group of one"),
             "target_group_arn": (lb.target_group.arn, "The gateway target group"),
             "lifecycle_hook_name": (self.data_plane.lifecycle_hook_name, "The terminating (drain) lifecycle hook"),
+            "drain_queue_url": (self.drain.queue.url, "Lifecycle events and drain continuations"),
+            "drain_table_name": (self.drain.table.name, "Drain state, one item per lifecycle action"),
             "alb_console_url": (
                 console_url(region, f"{ec2}#LoadBalancer:loadBalancerArn={lb.alb.arn}"),
                 "The ALB in the AWS console",
@@ -90,6 +141,8 @@ class SingleNodeStack(EnvironmentStack):
                 console_url(region, f"{ec2}#AutoScalingGroupDetails:id={group.name};view=details"),
                 "The autoscaling group in the AWS console",
             ),
+            "alert_topic_arn": (self.alerting.topic_arn, "SNS topic every alarm and drain message goes to"),
+            "dashboard_url": (self.dashboard.console_url, "The environment's CloudWatch operations dashboard"),
         }
         for key, (value, description) in outputs.items():
             TerraformOutput(self, key, value=value, description=description)

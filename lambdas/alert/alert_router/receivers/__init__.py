@@ -1,0 +1,1 @@
+"""One module per alert receiver; :mod:`.registry` says which ones are configured."""

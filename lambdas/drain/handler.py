@@ -1,0 +1,44 @@
+"""Drain-before-terminate Lambda for RudderStack data-plane instances (entry point).
+
+Trigger: an SQS queue (event source mapping, small batch size, ``ReportBatchItemFailures``) fed
+by an EventBridge rule matching ``EC2 Instance-terminate Lifecycle Action`` for this
+environment's Auto Scaling groups, and by this function's own delayed continuation messages.
+
+For every terminating lifecycle action the function takes the instance out of all target groups
+of its group, waits out ELB draining, then runs ``rudder-drain-check`` on the instance through
+SSM until the jobsdb holds nothing pending, heartbeating the hook meanwhile, and finally
+completes the action with CONTINUE. See :mod:`drain_engine` (generic engine),
+:mod:`drain_ec2_strategy` (what draining an EC2 data-plane node means) and :mod:`drain_state`
+(DynamoDB item design).
+
+Environment variables (details in :mod:`drain_config`):
+
+* ``DRAIN_TABLE_NAME`` - DynamoDB table (pk ``pk`` string, TTL ``expires_at``). Required.
+* ``DRAIN_QUEUE_URL`` - the trigger queue, for continuation messages. Required.
+* ``DRAIN_CHECK_DOCUMENT`` - SSM document running the on-node check. Required.
+* ``ALERT_TOPIC_ARN`` - SNS topic for deadline / completion alerts. Required.
+* ``ENVIRONMENT`` - environment name put in alerts. Required.
+* ``DRAIN_DEADLINE_SECONDS`` - alert once a drain runs longer (default 3600).
+* ``POLL_INTERVAL_SECONDS`` - delay between checks, 1..900 (default 30).
+* ``ABANDON_AFTER_DEADLINE`` - ``true`` completes with ABANDON after the deadline; this may
+  lose events still in the jobsdb (default false: wait up to the hook's global timeout).
+* ``SSM_COMMAND_TIMEOUT_SECONDS`` - SSM delivery timeout of one check (default 60).
+
+The module is the zip root's ``handler.py``; its siblings are imported as top-level modules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import drain_runtime
+
+_RUNTIME: drain_runtime.Runtime | None = None
+
+
+def handler(event: Any, context: Any) -> dict[str, list[dict[str, str]]]:
+    """Lambda entry point: process an SQS batch and report failed items."""
+    global _RUNTIME
+    if _RUNTIME is None:
+        _RUNTIME = drain_runtime.build_runtime()
+    return drain_runtime.handle_sqs_event(event, _RUNTIME, context)
