@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import logging
 import subprocess
@@ -21,6 +19,7 @@ import pytest
 from moto import mock_aws
 
 from tests.support.http_receivers import LocalReceiver, Reply, unused_port
+from tests.support.lambda_loader import loaded_lambda
 
 ALERT_DIR = Path(__file__).resolve().parents[1] / "lambdas" / "alert"
 PD_KEY = "pdroutingkey0123456789abcdef0123"
@@ -34,19 +33,10 @@ CONSOLE = "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-we
 @pytest.fixture(scope="module")
 def lam() -> Iterator[SimpleNamespace]:
     """Load ``handler.py`` by file path with the Lambda directory as its import root."""
-    sys.path.insert(0, str(ALERT_DIR))
-    try:
-        spec = importlib.util.spec_from_file_location("alert_lambda_handler", ALERT_DIR / "handler.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield SimpleNamespace(
-            handler=module,
-            app=importlib.import_module("alert_router.app"),
-            errors=importlib.import_module("alert_router.errors"),
-        )
-    finally:
-        sys.path.remove(str(ALERT_DIR))
+    with loaded_lambda(
+        ALERT_DIR, "alert_lambda_handler", app="alert_router.app", errors="alert_router.errors"
+    ) as loaded:
+        yield loaded
 
 
 class FakeContext:

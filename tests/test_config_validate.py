@@ -77,7 +77,7 @@ def test_defaults_fill_what_the_file_leaves_out(tmp_path: Path) -> None:
     prod = load_environment(REPO / "environments" / "prod.yaml")
     assert prod.load_balancer.deletion_protection is True
     assert prod.network.nat_gateways == "one_per_az"
-    assert prod.autoscaling.lifecycle_hook.global_timeout_seconds == 60_000
+    assert prod.autoscaling.lifecycle_hook.global_timeout_seconds == 90_000
 
 
 BAD_CASES: list[tuple[str, dict[str, Any] | str, str, str]] = [
@@ -242,6 +242,18 @@ BAD_CASES: list[tuple[str, dict[str, Any] | str, str, str]] = [
         edit(DEV, "network.private_subnet_ids", ["subnet-0cc3333333333333c", "subnet-0dd4444444444444d"]),
         "network.private_subnet_ids",
         "needs network.vpc_id",
+    ),
+    (
+        "heartbeat too short for a failed drain step",
+        edit(PROD, "autoscaling.lifecycle_hook.heartbeat_timeout_seconds", 600),
+        "autoscaling.lifecycle_hook.heartbeat_timeout_seconds",
+        "raise it to at least 780",
+    ),
+    (
+        "drain deadline past the hook's global timeout",
+        edit(PROD, "drain.deadline_seconds", 100_000),
+        "drain.deadline_seconds",
+        "global timeout of 90000s",
     ),
     ("eks not yet available", edit(PROD, "topology", "eks"), "topology", "use single_node"),
     (

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import importlib.util
 import ipaddress
 import json
 import logging
@@ -28,6 +26,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from moto import mock_aws
 
 from tests.support.http_receivers import LocalReceiver, Reply, unused_port
+from tests.support.lambda_loader import loaded_lambda
 
 PROBE_DIR = Path(__file__).resolve().parents[1] / "lambdas" / "probe"
 HEALTHY = {
@@ -50,20 +49,11 @@ ALB_502 = ALB_503.replace("503 Service Temporarily Unavailable", "502 Bad Gatewa
 
 @pytest.fixture(scope="module")
 def probe() -> Iterator[SimpleNamespace]:
-    """Load the probe's ``handler.py`` by path with its directory as the import root."""
-    sys.path.insert(0, str(PROBE_DIR))
-    try:
-        spec = importlib.util.spec_from_file_location("probe_lambda_handler", PROBE_DIR / "handler.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield SimpleNamespace(
-            handler=module,
-            config=importlib.import_module("health_probe.config"),
-            metrics=importlib.import_module("health_probe.metrics"),
-        )
-    finally:
-        sys.path.remove(str(PROBE_DIR))
+    """Load ``handler.py`` by file path with the Lambda directory as its import root."""
+    with loaded_lambda(
+        PROBE_DIR, "probe_lambda_handler", config="health_probe.config", metrics="health_probe.metrics"
+    ) as loaded:
+        yield loaded
 
 
 @pytest.fixture

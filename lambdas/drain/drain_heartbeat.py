@@ -13,13 +13,13 @@ margin is capped at a third of the heartbeat timeout so short timeouts still lea
 A heartbeat cannot push the wait past the global timeout, so none is sent when it would not
 move the hook's expiry.
 
-A failed step is redelivered only after the queue's visibility timeout, which can exceed the
-margin. So a heartbeat is also sent as soon as less than ``refresh_fraction`` (default one half)
-of the heartbeat timeout remains: the hook then always keeps at least half its timeout in
-reserve, which absorbs one redelivery as long as the visibility timeout plus the poll interval
-stays below ``HeartbeatTimeout / 2`` (e.g. HeartbeatTimeout 900 s with a 360 s visibility
-timeout). Heartbeats are one cheap call, so this costs about ``2 x 3600 / HeartbeatTimeout``
-calls per hour.
+A failed step is redelivered only after a retry backoff (20 s, 40 s, 80 s, ... set by the
+function), or after the queue's visibility timeout when the invocation crashed or was throttled;
+either can exceed the margin. So a heartbeat is also sent as soon as less than
+``refresh_fraction`` (default one half) of the heartbeat timeout remains: the hook then always
+keeps at least half its timeout in reserve, which absorbs redeliveries as long as their delays
+plus the poll interval stay below ``HeartbeatTimeout / 2``. Heartbeats are one cheap call, so
+this costs about ``2 x 3600 / HeartbeatTimeout`` calls per hour.
 """
 
 from __future__ import annotations

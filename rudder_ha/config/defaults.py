@@ -25,8 +25,10 @@ DEREGISTRATION_DELAY_SECONDS = 30
 HEALTH_CHECK_GRACE_PERIOD_SECONDS = 300
 DEFAULT_INSTANCE_WARMUP_SECONDS = 120
 
-# The drain Lambda heartbeats well inside this; 600 s x 100 gives a 16.7 h global timeout.
-LIFECYCLE_HEARTBEAT_TIMEOUT_SECONDS = 600
+# The drain Lambda heartbeats once less than half of this remains. An invocation that crashes or is
+# throttled only comes back after the drain queue's visibility timeout (360 s), so the hook must
+# outlast two of those plus a poll interval: 900 s, which also gives a 25 h global timeout (x100).
+LIFECYCLE_HEARTBEAT_TIMEOUT_SECONDS = 900
 # For a terminating hook both results end in termination; ABANDON records that the drain did not
 # confirm an empty jobsdb.
 LIFECYCLE_DEFAULT_RESULT = "ABANDON"
@@ -57,6 +59,7 @@ RESERVED_TAG_KEYS = ("project", "environment", "managed-by")
 # work means a destination is down or the router is stuck, which someone should look at.
 DRAIN_DEADLINE_SECONDS = 3600
 DRAIN_POLL_INTERVAL_SECONDS = 30
+DRAIN_QUEUE_VISIBILITY_TIMEOUT_SECONDS = 360  # six times the drain Lambda's 60 s timeout
 
 # Alarm thresholds.
 ALB_5XX_PERCENT = 5.0

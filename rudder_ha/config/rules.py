@@ -212,11 +212,15 @@ def drain_timings(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
             f"(100 x the {heartbeat}s heartbeat, at most 48 h); lower it below {global_timeout}",
         )
     poll = drain.get("poll_interval_seconds", defaults.DRAIN_POLL_INTERVAL_SECONDS)
-    if poll * 2 > heartbeat:
+    # A crashed or throttled drain step comes back only after the queue's visibility timeout; the
+    # Lambda heartbeats once half the heartbeat timeout is left, so that half must cover it.
+    needed = 2 * (defaults.DRAIN_QUEUE_VISIBILITY_TIMEOUT_SECONDS + poll)
+    if heartbeat < needed:
         yield (
-            "drain.poll_interval_seconds",
-            f"{poll}s leaves no margin to heartbeat within the {heartbeat}s heartbeat timeout; "
-            f"use at most {heartbeat // 2}",
+            "autoscaling.lifecycle_hook.heartbeat_timeout_seconds",
+            f"{heartbeat}s is too short for the drain to heartbeat after a failed step (a retry waits "
+            f"{defaults.DRAIN_QUEUE_VISIBILITY_TIMEOUT_SECONDS}s, then the {poll}s poll interval); "
+            f"raise it to at least {needed}",
         )
 
 

@@ -27,14 +27,18 @@ from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from cdktf_cdktf_provider_aws.ssm_document import SsmDocument
 from constructs import Construct
 
+from rudder_ha.config.defaults import DRAIN_QUEUE_VISIBILITY_TIMEOUT_SECONDS
 from rudder_ha.config.model import DrainSettings
 from rudder_ha.constructs.naming import policy_json
 from rudder_ha.constructs.python_function import PythonFunction, PythonFunctionProps
 from rudder_ha.instance_files import DRAIN_CHECK_PATH, JOBSDB_ENV_FILE
 
 LIFECYCLE_DETAIL_TYPE = "EC2 Instance-terminate Lifecycle Action"
-FUNCTION_TIMEOUT_SECONDS = 120
+FUNCTION_TIMEOUT_SECONDS = 60
 """Each invocation does one bounded step; the drain itself continues through delayed messages."""
+QUEUE_VISIBILITY_TIMEOUT_SECONDS = DRAIN_QUEUE_VISIBILITY_TIMEOUT_SECONDS
+"""At least six times the function timeout, as AWS recommends for an SQS event source."""
+assert QUEUE_VISIBILITY_TIMEOUT_SECONDS >= 6 * FUNCTION_TIMEOUT_SECONDS
 SSM_COMMAND_TIMEOUT_SECONDS = 60
 MAX_RECEIVES = 5
 
@@ -92,8 +96,7 @@ class DrainPipeline(Construct):
             name=name,
             kms_master_key_id=props.kms_key_arn,
             kms_data_key_reuse_period_seconds=300,
-            # AWS recommends at least six times the function timeout for an SQS event source.
-            visibility_timeout_seconds=6 * FUNCTION_TIMEOUT_SECONDS,
+            visibility_timeout_seconds=QUEUE_VISIBILITY_TIMEOUT_SECONDS,
             message_retention_seconds=4 * 24 * 3600,
             redrive_policy=json.dumps(
                 {"deadLetterTargetArn": self.dead_letter_queue.arn, "maxReceiveCount": MAX_RECEIVES}
