@@ -12,6 +12,7 @@ import sys
 import time
 import zipfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -67,6 +68,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> It
         "AWS_DEFAULT_REGION": "eu-west-1",
         "ENVIRONMENT": "test",
         "PROBE_TIMEOUT_SECONDS": "0.3",
+        "PROBE_SAMPLES": "1",  # one probe per invocation here; the 10 s sampling grid has its own tests
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("METRIC_NAMESPACE", raising=False)
@@ -377,3 +379,62 @@ def test_handler_imports_from_a_zip_with_handler_at_its_root(tmp_path: Path) -> 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "True"
+
+
+# --- sampling every 10 s within one invocation -------------------------------------------------------
+
+
+class FakeClock:
+    """Monotonic time that only moves when the probe sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_one_invocation_probes_on_a_ten_second_grid(
+    probe: SimpleNamespace, aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = probe.config.load_settings({"HEALTH_URL": "http://127.0.0.1:9/health", "ENVIRONMENT": "e"})
+    assert (settings.samples, settings.sample_interval_seconds) == (6, 10.0)
+    clock = FakeClock()
+    probed_at: list[float] = []
+
+    def fake_run(_settings: object, _cw: object) -> object:
+        probed_at.append(clock.now)
+        clock.now += 0.4  # each probe takes a little time
+        return SimpleNamespace(failed=False)
+
+    monkeypatch.setattr(probe.handler, "run_probe", fake_run)
+    verdicts = probe.handler.run_samples(settings, None, lambda: 600.0, sleep=clock.sleep, monotonic=clock.monotonic)
+    assert len(verdicts) == 6
+    assert [round(t - probed_at[0], 6) for t in probed_at] == [0, 10, 20, 30, 40, 50]
+
+
+def test_sampling_stops_before_the_invocation_runs_out(
+    probe: SimpleNamespace, aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = probe.config.load_settings({"HEALTH_URL": "http://127.0.0.1:9/health", "PROBE_TIMEOUT_SECONDS": "5"})
+    clock = FakeClock()
+    deadline = clock.now + 27.0  # the Lambda has 27 s left
+    monkeypatch.setattr(probe.handler, "run_probe", lambda *_: SimpleNamespace(failed=True))
+    verdicts = probe.handler.run_samples(
+        settings, None, lambda: deadline - clock.now, sleep=clock.sleep, monotonic=clock.monotonic
+    )
+    # samples at 0, 10 and 20 s fit (each needs the 5 s timeout plus a 2 s margin); 30 s would not
+    assert len(verdicts) == 3
+
+
+def test_samples_are_published_at_high_resolution(probe: SimpleNamespace, aws: None) -> None:
+    settings = probe.config.load_settings({"HEALTH_URL": "http://127.0.0.1:9/health", "ENVIRONMENT": "e"})
+    verdict = SimpleNamespace(up=True, degraded=False, latency_ms=12.5)
+    data = probe.metrics.metric_data(verdict, settings, datetime.now(UTC))
+    assert {d["MetricName"] for d in data} == {"Up", "Degraded", "LatencyMs"}
+    assert all(d["StorageResolution"] == 1 for d in data), "10-second alarms need high-resolution points"

@@ -63,7 +63,7 @@ def expected_alarms(synth: SynthOutput, env: str) -> dict[str, tuple[str | None,
             "warning",
         ),
         "probe-down": ("Up", 1, t.probe_failures, "breaching", "critical"),
-        "probe-degraded": ("Degraded", 1, t.degraded_minutes, "notBreaching", "warning"),
+        "probe-degraded": ("Degraded", 1, t.degraded_probes, "notBreaching", "warning"),
         "backlog-oldest-pending-age": (
             "OldestPendingAgeSeconds",
             t.backlog_oldest_age_seconds,
@@ -121,7 +121,13 @@ def test_alarm_metrics_and_dimensions(synth: SynthOutput) -> None:
     for name in ("probe-down", "probe-degraded", "backlog-oldest-pending-age", "backlog-check-failed"):
         assert found[name]["namespace"] == "RudderHA"
         assert found[name]["dimensions"] == {"Environment": "prod"}
-        assert found[name]["period"] == 60
+        assert found[name]["period"] == (10 if name.startswith("probe-") else 60), name
+    # 10-second periods on the probe's high-resolution series: three failed probes page in ~30-45 s
+    assert found["probe-down"]["evaluation_periods"] * found["probe-down"]["period"] <= 60
+    probe = function(stack, "-health-probe")
+    variables = probe["environment"]["variables"]
+    assert (variables["PROBE_SAMPLES"], variables["PROBE_SAMPLE_INTERVAL_SECONDS"]) == ("6", "10")
+    assert probe["timeout"] >= 5 * 10 + int(variables["PROBE_TIMEOUT_SECONDS"])
     assert found["probe-down"]["comparison_operator"] == "LessThanThreshold"
     assert found["probe-down"]["statistic"] == "Minimum"
     assert found["probe-degraded"]["comparison_operator"] == "GreaterThanOrEqualToThreshold"

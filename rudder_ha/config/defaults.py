@@ -65,5 +65,7 @@ DRAIN_QUEUE_VISIBILITY_TIMEOUT_SECONDS = 360  # six times the drain Lambda's 60 
 ALB_5XX_PERCENT = 5.0
 TARGET_RESPONSE_TIME_SECONDS = 2.0  # p99; event intake answers in milliseconds when healthy
 BACKLOG_OLDEST_AGE_SECONDS = 900  # rudder retries failed deliveries for hours; 15 min old means stuck
-PROBE_FAILURES = 2  # two one-minute probes: a page within ~3 minutes, not on one lost packet
-DEGRADED_MINUTES = 3
+# The probe samples /health every 10 s (high-resolution metrics, 10 s alarm periods). Three failed
+# samples in a row (30 s) page well within a minute, and one lost packet or a 20 s blip does not.
+PROBE_FAILURES = 3
+DEGRADED_PROBES = 3

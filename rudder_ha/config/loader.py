@@ -212,7 +212,7 @@ def _alerting(alerting: dict[str, Any]) -> AlertingSettings:
             target_response_time_seconds=t.get("target_response_time_seconds", defaults.TARGET_RESPONSE_TIME_SECONDS),
             backlog_oldest_age_seconds=t.get("backlog_oldest_age_seconds", defaults.BACKLOG_OLDEST_AGE_SECONDS),
             probe_failures=t.get("probe_failures", defaults.PROBE_FAILURES),
-            degraded_minutes=t.get("degraded_minutes", defaults.DEGRADED_MINUTES),
+            degraded_probes=t.get("degraded_probes", defaults.DEGRADED_PROBES),
         ),
         pagerduty_routing_key=alerting.get("pagerduty_routing_key"),
         victorops_url=alerting.get("victorops_url"),

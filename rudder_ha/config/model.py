@@ -173,7 +173,7 @@ class AlertThresholds:
     target_response_time_seconds: float
     backlog_oldest_age_seconds: int
     probe_failures: int
-    degraded_minutes: int
+    degraded_probes: int
 
 
 @dataclass(frozen=True)

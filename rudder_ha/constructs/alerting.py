@@ -40,6 +40,10 @@ from rudder_ha.constructs.python_function import PythonFunction, PythonFunctionP
 
 METRIC_NAMESPACE = "RudderHA"
 """Namespace of the probe's and the instance's metrics (dimension ``Environment``)."""
+PROBE_SAMPLES = 6
+PROBE_SAMPLE_SECONDS = 10
+"""The probe samples /health every 10 s within its once-a-minute invocation (high-resolution metrics)."""
+PROBE_TIMEOUT_SECONDS = 5
 PROBE_SCHEDULE = "rate(1 minute)"
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 ASG_FAILURE_EVENTS = ("EC2 Instance Launch Unsuccessful", "EC2 Instance Terminate Unsuccessful")
@@ -227,16 +231,19 @@ class Alerting(Construct):
             PythonFunctionProps(
                 name=f"{prefix}-health-probe",
                 source="probe",
-                description=f"{prefix}: GETs /health through the ALB every minute and publishes Up/Degraded/LatencyMs",
+                description=f"{prefix}: GETs /health through the ALB every 10 s and publishes Up/Degraded/LatencyMs",
                 kms_key_arn=props.kms_key_arn,
                 environment={
                     "HEALTH_URL": props.health_url,
                     "ENVIRONMENT": props.environment,
                     "METRIC_NAMESPACE": METRIC_NAMESPACE,
-                    "PROBE_TIMEOUT_SECONDS": "5",
+                    "PROBE_TIMEOUT_SECONDS": str(PROBE_TIMEOUT_SECONDS),
+                    "PROBE_SAMPLES": str(PROBE_SAMPLES),
+                    "PROBE_SAMPLE_INTERVAL_SECONDS": str(PROBE_SAMPLE_SECONDS),
                 },
                 policy_statements=[_put_metric_data_statement("PublishProbeMetrics")],
-                timeout_seconds=30,
+                # six samples 10 s apart, the last one's timeout, and a margin
+                timeout_seconds=(PROBE_SAMPLES - 1) * PROBE_SAMPLE_SECONDS + PROBE_TIMEOUT_SECONDS + 10,
                 memory_mb=128,
                 reserved_concurrency=2,
             ),
@@ -388,12 +395,14 @@ class Alerting(Construct):
             "probe_down",
             "probe-down",
             "critical",
-            f"The health probe got no answer from rudder-server through the ALB {t.probe_failures} minute(s) "
+            f"The health probe got no answer from rudder-server through the ALB {t.probe_failures} times in a row "
+            "(one probe every 10 s) "
             "in a row, or stopped reporting (missing data counts as down).",
             _Metric(METRIC_NAMESPACE, "Up", env, "Minimum"),
             "LessThanThreshold",
             1,
             periods=t.probe_failures,
+            period_seconds=PROBE_SAMPLE_SECONDS,
             missing="breaching",
         )
         self._alarm(
@@ -401,11 +410,12 @@ class Alerting(Construct):
             "probe-degraded",
             "warning",
             f"rudder-server answered /health as degraded (database down or not accepting events) for "
-            f"{t.degraded_minutes} minute(s).",
+            f"{t.degraded_probes} probes in a row (one every 10 s).",
             _Metric(METRIC_NAMESPACE, "Degraded", env, "Maximum"),
             "GreaterThanOrEqualToThreshold",
             1,
-            periods=t.degraded_minutes,
+            periods=t.degraded_probes,
+            period_seconds=PROBE_SAMPLE_SECONDS,
             missing="notBreaching",  # no answer at all is probe-down's job
         )
         self._alarm(

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
+DEFAULT_SAMPLES = 6
+"""Probes per invocation: the schedule runs once a minute, the samples fill it every 10 s."""
+DEFAULT_SAMPLE_INTERVAL_SECONDS = 10.0
 DEFAULT_NAMESPACE = "RudderHA"
 MAX_BODY_BYTES = 64 * 1024
 
@@ -26,6 +29,8 @@ class ProbeSettings:
     environment: str
     ca_bundle: str | None
     max_body_bytes: int = MAX_BODY_BYTES
+    samples: int = DEFAULT_SAMPLES
+    sample_interval_seconds: float = DEFAULT_SAMPLE_INTERVAL_SECONDS
 
 
 def _timeout(raw: str) -> float:
@@ -35,6 +40,22 @@ def _timeout(raw: str) -> float:
     except ValueError:
         return DEFAULT_TIMEOUT_SECONDS
     return value if value > 0 else DEFAULT_TIMEOUT_SECONDS
+
+
+def _positive_float(raw: str, default: float) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def _positive_int(raw: str, default: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        return default
+    return value if value > 0 else default
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> ProbeSettings:
@@ -50,4 +71,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> ProbeSettings:
         namespace=env.get("METRIC_NAMESPACE", "").strip() or DEFAULT_NAMESPACE,
         environment=env.get("ENVIRONMENT", "").strip() or "unknown",
         ca_bundle=env.get("PROBE_CA_BUNDLE", "").strip() or None,
+        samples=_positive_int(env.get("PROBE_SAMPLES", "").strip(), DEFAULT_SAMPLES),
+        sample_interval_seconds=_positive_float(
+            env.get("PROBE_SAMPLE_INTERVAL_SECONDS", "").strip(), DEFAULT_SAMPLE_INTERVAL_SECONDS
+        ),
     )

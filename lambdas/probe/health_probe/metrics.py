@@ -22,7 +22,8 @@ def metric_data(verdict: Verdict, settings: ProbeSettings, timestamp: datetime) 
     ]
     if verdict.latency_ms is not None:
         data.append({"MetricName": "LatencyMs", "Value": round(verdict.latency_ms, 3), "Unit": "Milliseconds"})
-    return [{**item, "Dimensions": dimensions, "Timestamp": timestamp} for item in data]
+    # High resolution (1 s storage): alarms can then evaluate 10-second periods.
+    return [{**item, "Dimensions": dimensions, "Timestamp": timestamp, "StorageResolution": 1} for item in data]
 
 
 def publish(cloudwatch: Any, verdict: Verdict, settings: ProbeSettings, timestamp: datetime) -> None:
