@@ -2,7 +2,7 @@
 # Installs and starts the rudder-ha data plane on Amazon Linux 2023.
 #
 # One definition, two uses: run at first boot from user data (no baked AMI), or at image build
-# time (then the services are enabled but not started, and the images are pre-pulled).
+# time (then the packages, units and scripts are installed and the images pre-pulled, nothing started).
 # Settings come from /etc/rudder-ha/instance.env, written by the user data; it holds no secrets.
 # Idempotent: running it twice leaves the same machine.
 set -euo pipefail
@@ -27,9 +27,14 @@ require_settings() {
 }
 
 install_packages() {
-  log "installing packages"
   # docker runs the data plane; postgresql15 provides psql for the on-node drain check.
-  dnf install -y --setopt=install_weak_deps=False docker postgresql15 jq
+  local packages=(docker postgresql15 jq)
+  if rpm -q "${packages[@]}" >/dev/null 2>&1; then
+    log "packages already installed (baked image)"
+  else
+    log "installing packages"
+    dnf install -y --setopt=install_weak_deps=False "${packages[@]}"
+  fi
   systemctl enable --now docker
 }
 
@@ -47,6 +52,10 @@ pull_images() {
   local image
   for image in "${RUDDER_BACKEND_IMAGE}" "${RUDDER_TRANSFORMER_IMAGE}" "${RUDDER_POSTGRES_IMAGE:-}"; do
     [[ -n "${image}" ]] || continue
+    if docker image inspect "${image}" >/dev/null 2>&1; then
+      log "${image} already present (baked image)"
+      continue
+    fi
     docker pull --quiet "${image}"
   done
 }
@@ -60,19 +69,36 @@ local_jobsdb_password() {
   fi
 }
 
+rds_admin_settings() {
+  # rds mode: where the jobsdb is and which secret holds its admin login, for the fence agent. It holds
+  # no secret itself; the agent reads the password from Secrets Manager when it needs it.
+  local connection
+  connection="$(aws ssm get-parameter --region "${AWS_REGION}" --with-decryption \
+    --name "${RUDDER_JOBSDB_PARAMETER:?set in instance.env}" --query Parameter.Value --output text)"
+  umask 077
+  jq -r '"JOBS_DB_HOST=\(.host)\nJOBS_DB_PORT=\(.port)\nJOBS_DB_DB_NAME=\(.dbname)\n" +
+    "JOBS_DB_SSL_MODE=\(.sslmode)\nJOBS_DB_ADMIN_SECRET_ID=\(.admin_secret_arn)"' <<< "${connection}" \
+    > "${CONFIG_DIR}/jobsdb-admin.env"
+}
+
 enable_services() {
+  if [[ "${MODE}" == "bake" ]]; then
+    # A baked image carries the units but starts nothing: each instance enables them at boot, once its
+    # own settings (and, in instance mode, its own jobsdb password) exist.
+    log "units installed; they are enabled at boot"
+    return 0
+  fi
   local units=(rudder-transformer.service rudder-backend.service)
   if [[ "${RUDDER_JOBSDB_MODE}" == "instance" ]]; then
     local_jobsdb_password
     units=(rudder-postgres.service "${units[@]}")
-  fi
-  # Publishes the jobsdb backlog (pending jobs, oldest pending age) every minute.
-  units+=(rudder-backlog-metrics.timer)
-  if [[ "${MODE}" == "bake" ]]; then
-    systemctl enable "${units[@]}"
   else
-    systemctl enable --now "${units[@]}"
+    rds_admin_settings
+    units=(rudder-jobsdb-fence.service "${units[@]}")
   fi
+  # Publish the jobsdb backlog (pending jobs, oldest pending age) and degraded mode every minute.
+  units+=(rudder-backlog-metrics.timer rudder-crash-guard.timer)
+  systemctl enable --now "${units[@]}"
 }
 
 main() {

@@ -1,4 +1,4 @@
-"""Command line: ``validate`` environment files and ``synth`` their stacks.
+"""Command line: ``validate`` environment files, ``synth`` their stacks, print a failover timeline (``rto``).
 
 Every command validates first and imports cdktf only once the configuration is known to be good,
 so a bad file is refused in well under a second, with no traceback and nothing written.
@@ -77,6 +77,19 @@ def _synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rto(args: argparse.Namespace) -> int:
+    try:
+        (config,) = select_environments([args.environment], Path(args.environments_dir))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    from rudder_ha.rto import render, timeline
+
+    print(render(timeline(config)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m rudder_ha`` argument parser."""
     parser = argparse.ArgumentParser(prog="python -m rudder_ha", description=__doc__.splitlines()[0])
@@ -89,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--outdir", default=os.environ.get("CDKTF_OUTDIR", DEFAULT_OUTDIR))
     synth.add_argument("--environments-dir", default=str(ENVIRONMENTS_DIR), help="where the *.yaml files are")
     synth.set_defaults(run=_synth)
+    rto = sub.add_parser("rto", help="print the worst-case failover timeline of an environment")
+    rto.add_argument("environment", metavar="ENV")
+    rto.add_argument("--environments-dir", default=str(ENVIRONMENTS_DIR), help="where the *.yaml files are")
+    rto.set_defaults(run=_rto)
     return parser
 
 

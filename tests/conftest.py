@@ -70,10 +70,11 @@ def resources(stack: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return list(stack.get("resource", {}).get(kind, {}).values())
 
 
-def only(stack: dict[str, Any], kind: str) -> dict[str, Any]:
-    """The single resource of a type; fails if there are none or several."""
-    found = resources(stack, kind)
-    assert len(found) == 1, f"expected one {kind}, found {len(found)}"
+def only(stack: dict[str, Any], kind: str, within: str = "") -> dict[str, Any]:
+    """The single resource of a type (under construct path prefix ``within``, if given); fails if there
+    are none or several."""
+    found = [r for key, r in stack.get("resource", {}).get(kind, {}).items() if key.startswith(within)]
+    assert len(found) == 1, f"expected one {kind} under {within!r}, found {len(found)}"
     return found[0]
 
 

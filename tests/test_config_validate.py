@@ -446,3 +446,31 @@ def test_every_pattern_in_the_schema_explains_its_fix() -> None:
         return missing
 
     assert walk(schema(), "") == []
+
+
+@pytest.mark.parametrize(
+    ("doc", "path", "fragment"),
+    [
+        (edit(PROD, "jobsdb", {"mode": "instance"}), "jobsdb.mode", "must be rds in prod"),
+        (edit(PROD, "jobsdb", {"mode": "rds", "multi_az": False}), "jobsdb.multi_az", "must stay on in prod"),
+        (
+            edit(PROD, "jobsdb", {"allocated_storage_gib": 500, "max_allocated_storage_gib": 100}),
+            "jobsdb.max_allocated_storage_gib",
+            "below allocated_storage_gib",
+        ),
+        (edit(DEV, "jobsdb", {"instance_class": "db.t4g.medium"}), "jobsdb.instance_class", "only applies"),
+        (edit(DEV, "jobsdb", {"mode": "rds", "engine_version": "9.6"}), "jobsdb.engine_version", "major version"),
+    ],
+    ids=["prod on instance", "prod single-AZ", "storage ceiling", "rds setting in instance mode", "old engine"],
+)
+def test_jobsdb_rules(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], doc: dict[str, Any], path: str, fragment: str
+) -> None:
+    assert main(["validate", str(write(tmp_path, doc))]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert any(f": {path}: " in line and fragment in line for line in lines), lines
+
+
+def test_jobsdb_mode_defaults_by_tier() -> None:
+    assert load_environment(REPO / "environments" / "prod.yaml").jobsdb.mode == "rds"
+    assert load_environment(REPO / "environments" / "dev.yaml").jobsdb.mode == "instance"

@@ -7,6 +7,7 @@ import ast
 import http.server
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -72,6 +73,7 @@ def expected_alarms(synth: SynthOutput, env: str) -> dict[str, tuple[str | None,
             "warning",
         ),
         "backlog-check-failed": ("BacklogCheckFailed", 1, 10, "breaching", "warning"),
+        "degraded-mode": ("GatewayOnly", 1, 1, "notBreaching", "critical"),
         "alert-router-errors": ("Errors", 1, 1, "notBreaching", "critical"),
         "alert-router-throttles": ("Throttles", 1, 1, "notBreaching", "critical"),
         "health-probe-errors": ("Errors", 1, 1, "notBreaching", "warning"),
@@ -606,4 +608,4 @@ def test_backlog_timer_runs_every_minute_and_provisioning_enables_it() -> None:
     service = (AMI_DIR / "systemd" / "rudder-backlog-metrics.service").read_text()
     assert "Type=oneshot" in service and "ExecStart=/usr/local/bin/rudder-backlog-metrics" in service
     provision = (AMI_DIR / "provision.sh").read_text()
-    assert "units+=(rudder-backlog-metrics.timer)" in provision
+    assert re.search(r"units\+=\([^)]*rudder-backlog-metrics\.timer", provision)

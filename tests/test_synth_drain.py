@@ -89,9 +89,15 @@ def test_check_document_runs_the_on_node_script(synth: SynthOutput, env: str) ->
     content = json.loads(document["content"])
     (step,) = content["mainSteps"]
     assert step["action"] == "aws:runShellScript"
-    assert step["inputs"]["runCommand"] == [
-        "exec /usr/local/bin/rudder-drain-check --env-file /run/rudder-ha/jobsdb.env"
-    ]
+    if synth.configs[env].jobsdb.on_rds:
+        # the shared jobsdb keeps pending jobs: hand over (stop the backend, release the lease)
+        (command,) = step["inputs"]["runCommand"]
+        assert command.startswith("systemctl stop rudder-backend.service rudder-jobsdb-fence.service")
+        assert "exit 69" in command
+    else:
+        assert step["inputs"]["runCommand"] == [
+            "exec /usr/local/bin/rudder-drain-check --env-file /run/rudder-ha/jobsdb.env"
+        ]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

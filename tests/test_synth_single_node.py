@@ -147,14 +147,14 @@ def test_alb_hardening_and_access_logs(synth: SynthOutput, env: str, protected: 
     assert alb["access_logs"]["enabled"] is True
     bucket_ref = alb["access_logs"]["bucket"]
     assert bucket_ref.startswith("${aws_s3_bucket.")
-    sse = only(stack, "aws_s3_bucket_server_side_encryption_configuration")
+    sse = only(stack, "aws_s3_bucket_server_side_encryption_configuration", "load_balancer_access_logs")
     assert sse["rule"][0]["apply_server_side_encryption_by_default"]["sse_algorithm"] == "AES256"
-    block = only(stack, "aws_s3_bucket_public_access_block")
+    block = only(stack, "aws_s3_bucket_public_access_block", "load_balancer_access_logs")
     assert all(
         block[k] is True
         for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
     )
-    statements = policy(only(stack, "aws_s3_bucket_policy")["policy"])["Statement"]
+    statements = policy(only(stack, "aws_s3_bucket_policy", "load_balancer_access_logs")["policy"])["Statement"]
     principals = [s["Principal"] for s in statements if s["Effect"] == "Allow"]
     assert {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"} in principals
     assert any("data.aws_elb_service_account" in json.dumps(p) for p in principals)
@@ -237,6 +237,7 @@ def test_autoscaling_group_of_exactly_one_replaced_on_elb_health(synth: SynthOut
         assert sorted(group["vpc_zone_identifier"]) == sorted(f"${{aws_subnet.{k}.id}}" for k in private)
     assert group["target_group_arns"][0].startswith("${aws_lb_target_group.")
     assert group["launch_template"]["version"].endswith(".latest_version}")
+    assert group["instance_maintenance_policy"] == {"min_healthy_percentage": 0, "max_healthy_percentage": 100}
     refresh = group["instance_refresh"]
     assert refresh["preferences"]["max_healthy_percentage"] == 100
     assert refresh["preferences"]["min_healthy_percentage"] == 0
@@ -328,7 +329,7 @@ def test_no_secret_value_reaches_the_synthesized_json(synth: SynthOutput) -> Non
 
 def test_access_log_lifecycle(synth: SynthOutput) -> None:
     for env, stack in synth.stacks.items():
-        (rule,) = only(stack, "aws_s3_bucket_lifecycle_configuration")["rule"]
+        (rule,) = only(stack, "aws_s3_bucket_lifecycle_configuration", "load_balancer_access_logs")["rule"]
         assert rule["status"] == "Enabled"
         assert rule["filter"] == [{}], "applies to every object"
         assert rule["abort_incomplete_multipart_upload"] == [{"days_after_initiation": 1}]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import gzip
+import io
 import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -15,9 +17,10 @@ import yaml
 from jsonschema import Draft4Validator
 
 from rudder_ha.config import EnvironmentConfig
-from rudder_ha.instance_files import AMI_DIR, PROVISION_SCRIPT, instance_files
-from rudder_ha.user_data import USER_DATA_LIMIT_BYTES, cloud_config, encoded_user_data
-from tests.conftest import REPO, SynthOutput, only
+from rudder_ha.instance_bundle import BOOTSTRAP, build_bundle, bundle_bytes
+from rudder_ha.instance_files import AMI_DIR, instance_files
+from rudder_ha.user_data import BOOTSTRAP_PATH, USER_DATA_LIMIT_BYTES, cloud_config, encoded_user_data
+from tests.conftest import REPO, SynthOutput, only, resources
 
 SCHEMA = Path(os.environ.get("CLOUD_INIT_SCHEMA", REPO / ".build/cloud-init/schema-cloud-config-v1.json"))
 
@@ -46,7 +49,7 @@ def test_user_data_is_valid_cloud_config(
             f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in cloud_init_validator.iter_errors(document)
         ]
         assert errors == [], errors
-        assert document["runcmd"] == [[PROVISION_SCRIPT, "boot"]]
+        assert document["runcmd"] == [[BOOTSTRAP_PATH, config.environment, build_bundle().sha256]]
 
 
 def test_schema_check_catches_a_broken_document(cloud_init_validator: Draft4Validator) -> None:
@@ -60,17 +63,123 @@ def test_launch_templates_carry_exactly_this_user_data(synth: SynthOutput) -> No
         assert lt["user_data"] == encoded_user_data(config)
 
 
-def test_every_ami_file_is_written_with_its_mode(shipped_configs: list[EnvironmentConfig]) -> None:
-    document = yaml.safe_load(cloud_config(shipped_configs[0]))
-    written = {f["path"]: f for f in document["write_files"]}
+def test_the_bundle_carries_every_ami_file_with_its_mode() -> None:
     on_disk = {p.relative_to(AMI_DIR).as_posix() for p in AMI_DIR.rglob("*") if p.is_file()}
     manifest = instance_files()
-    assert {f.source for f in manifest} == on_disk, "ami/ has files the instance never gets (or the reverse)"
-    for f in manifest:
-        assert written[f.destination]["content"] == f.read()
-        assert written[f.destination]["permissions"] == f.mode
-        if f.mode == "0755":
-            assert os.access(AMI_DIR / f.source, os.X_OK), f"{f.source} should be executable in the repo too"
+    assert {f.source for f in manifest} | {"bootstrap.sh"} == on_disk, "ami/ has files no instance gets"
+    with tarfile.open(fileobj=io.BytesIO(bundle_bytes()), mode="r:gz") as tar:
+        members = {m.name: m for m in tar.getmembers()}
+        assert set(members) == {f.destination.lstrip("/") for f in manifest}
+        for f in manifest:
+            member = members[f.destination.lstrip("/")]
+            assert oct(member.mode)[2:].zfill(4) == f.mode
+            assert (member.uid, member.gid, member.mtime) == (0, 0, 0)
+            assert tar.extractfile(member).read() == (AMI_DIR / f.source).read_bytes()
+            if f.mode == "0755":
+                assert os.access(AMI_DIR / f.source, os.X_OK), f"{f.source} should be executable in the repo too"
+    assert bundle_bytes() == bundle_bytes(), "the bundle must be reproducible byte for byte"
+
+
+def test_user_data_stays_small_and_carries_only_settings_and_the_bootstrap(
+    shipped_configs: list[EnvironmentConfig],
+) -> None:
+    for config in shipped_configs:
+        raw, text = decode(encoded_user_data(config))
+        assert len(raw) < 4 * 1024, "the bundle, not the user data, carries ami/"
+        paths = [f["path"] for f in yaml.safe_load(text)["write_files"]]
+        assert paths == ["/etc/rudder-ha/instance.env", "/etc/rudder-ha/backend.env", BOOTSTRAP_PATH]
+
+
+@pytest.fixture
+def fake_aws(tmp_path: Path) -> Path:
+    """An ``aws`` command that answers the bucket parameter and copies the bundle from a local dir."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    store = tmp_path / "bucket"
+    store.mkdir()
+    (bin_dir / "aws").write_text(
+        "#!/usr/bin/env bash\n"
+        f'echo "$*" >> {tmp_path}/aws.log\n'
+        'if [[ "$1 $2" == "ssm get-parameter" ]]; then echo test-bucket; exit 0; fi\n'
+        'if [[ "$1 $2" == "s3 cp" ]]; then src="${@: -2:1}"; dst="${@: -1}"; '
+        f'cp "{store}/${{src#s3://test-bucket/}}" "$dst"; exit $?; fi\n'
+        "exit 2\n"
+    )
+    (bin_dir / "aws").chmod(0o755)
+    return tmp_path
+
+
+def _run_bootstrap(env: Path, sha: str) -> subprocess.CompletedProcess[str]:
+    root = env / "root"
+    (root / "etc/rudder-ha").mkdir(parents=True, exist_ok=True)
+    (root / "etc/rudder-ha/instance.env").write_text("AWS_REGION=eu-west-1\n")
+    provision = env / "provision-stub"
+    provision.write_text(f'#!/usr/bin/env bash\necho "$@" > {env}/provisioned\n')
+    provision.chmod(0o755)
+    return subprocess.run(
+        ["bash", str(BOOTSTRAP), "prod", sha],
+        env={
+            **os.environ,
+            "PATH": f"{env}/bin:{os.environ['PATH']}",
+            "RUDDER_HA_ROOT": str(root),
+            "RUDDER_HA_PROVISION": str(provision),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_bootstrap_unpacks_the_bundle_it_was_given_and_provisions(fake_aws: Path) -> None:
+    bundle = build_bundle()
+    target = fake_aws / "bucket" / "instance-bundle"
+    target.mkdir()
+    (target / f"{bundle.sha256}.tar.gz").write_bytes(bundle.path.read_bytes())
+    run = _run_bootstrap(fake_aws, bundle.sha256)
+    assert run.returncode == 0, run.stderr
+    assert (fake_aws / "provisioned").read_text().strip() == "boot"
+    for f in instance_files():
+        unpacked = fake_aws / "root" / f.destination.lstrip("/")
+        assert unpacked.read_bytes() == (AMI_DIR / f.source).read_bytes()
+        assert oct(unpacked.stat().st_mode & 0o777)[2:].zfill(4) == f.mode
+    assert "--name /rudder-ha/prod/artifacts-bucket" in (fake_aws / "aws.log").read_text()
+
+
+def test_bootstrap_refuses_a_bundle_that_does_not_match(fake_aws: Path) -> None:
+    bundle = build_bundle()
+    target = fake_aws / "bucket" / "instance-bundle"
+    target.mkdir()
+    tampered = bytearray(bundle.path.read_bytes())
+    tampered[-10] ^= 0xFF
+    (target / f"{bundle.sha256}.tar.gz").write_bytes(bytes(tampered))
+    run = _run_bootstrap(fake_aws, bundle.sha256)
+    assert run.returncode != 0
+    assert "does not match" in run.stderr
+    assert not (fake_aws / "provisioned").exists()
+    assert not (fake_aws / "root" / "opt").exists(), "nothing may be unpacked from a bad bundle"
+
+
+def test_artifacts_bucket_and_instance_access(synth: SynthOutput) -> None:
+    bundle = build_bundle()
+    for env, stack in synth.stacks.items():
+        obj = only(stack, "aws_s3_object")
+        assert obj["key"] == bundle.key
+        assert obj["kms_key_id"].startswith("${aws_kms_key.")
+        sse = [
+            r
+            for k, r in stack["resource"]["aws_s3_bucket_server_side_encryption_configuration"].items()
+            if k.startswith("artifacts")
+        ]
+        assert sse[0]["rule"][0]["apply_server_side_encryption_by_default"]["sse_algorithm"] == "aws:kms"
+        (param,) = [p for p in resources(stack, "aws_ssm_parameter") if p["name"].endswith("/artifacts-bucket")]
+        assert param["name"] == f"/rudder-ha/{env.removeprefix('rudder-ha-')}/artifacts-bucket"
+        (policy,) = [p for p in resources(stack, "aws_iam_role_policy") if p["name"] == "read-instance-bundle"]
+        statements = {s["Sid"]: s for s in json.loads(policy["policy"])["Statement"]}
+        assert statements["ReadInstanceBundles"]["Action"] == "s3:GetObject"
+        assert statements["ReadInstanceBundles"]["Resource"].endswith("/instance-bundle/*")
+        group = only(stack, "aws_autoscaling_group")
+        assert any(d.startswith("aws_s3_object.") for d in group["depends_on"]), "first boot needs the bundle"
 
 
 def test_settings_files_hold_config_but_no_secret(shipped_configs: list[EnvironmentConfig]) -> None:

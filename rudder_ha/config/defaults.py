@@ -69,3 +69,25 @@ BACKLOG_OLDEST_AGE_SECONDS = 900  # rudder retries failed deliveries for hours; 
 # samples in a row (30 s) page well within a minute, and one lost packet or a 20 s blip does not.
 PROBE_FAILURES = 3
 DEGRADED_PROBES = 3
+
+# EC2 Image Builder: rebuild weekly so replacements boot patched; the build instance only installs
+# packages and pulls images.
+IMAGE_PIPELINE_SCHEDULE = "cron(0 3 ? * SUN *)"
+IMAGE_BUILD_INSTANCE_TYPE = "m6i.large"
+BAKED_AMI_PARAMETER = "/rudder-ha/{environment}/data-plane-ami"
+
+# RDS jobsdb (jobsdb.mode: rds). Sized like the instance-mode database of an m6i.xlarge data plane.
+RDS_INSTANCE_CLASS = "db.m6g.large"
+RDS_ENGINE_VERSION = "15"
+RDS_ALLOCATED_STORAGE_GIB = 100
+RDS_MAX_ALLOCATED_STORAGE_GIB = 1000
+RDS_BACKUP_RETENTION_DAYS = 14
+
+# Degraded mode (rudder-crash-guard): rudder-server's own defaults before v1.24 removed it
+# (recovery.normal.crashThreshold: 5 starts within 300 s); a crash loop trips it within minutes.
+CRASH_THRESHOLD = 5
+CRASH_WINDOW_SECONDS = 300
+
+# The jobsdb fence (rds mode): a holder renews its lease on the database clock; a replacement may take
+# over only after the lease has gone unrenewed this long (or was released at the end of a drain).
+FENCE_LEASE_TTL_SECONDS = 30

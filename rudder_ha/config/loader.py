@@ -15,10 +15,13 @@ from rudder_ha.config.model import (
     AlertingSettings,
     AlertThresholds,
     AutoscalingSettings,
+    DegradedModeSettings,
     DrainSettings,
     EnvironmentConfig,
     HealthCheckSettings,
+    ImagePipelineSettings,
     InstanceSettings,
+    JobsdbSettings,
     LifecycleHookSettings,
     LoadBalancerSettings,
     NetworkSettings,
@@ -107,6 +110,13 @@ def _network(doc: dict[str, Any], tier: str) -> NetworkSettings:
     )
 
 
+def _default_ami(doc: dict[str, Any], arch: str) -> str:
+    """The newest baked image when the pipeline is on (resolved at each launch), else stock AL2023."""
+    if (doc.get("image_pipeline") or {}).get("enabled"):
+        return "resolve:ssm:" + defaults.BAKED_AMI_PARAMETER.format(environment=doc["environment"])
+    return f"resolve:ssm:{defaults.AMI_SSM_PARAMETER[arch]}"
+
+
 def _build(doc: dict[str, Any], source: str) -> EnvironmentConfig:
     env = doc["environment"]
     tier = doc["tier"]
@@ -156,7 +166,7 @@ def _build(doc: dict[str, Any], source: str) -> EnvironmentConfig:
         instance=InstanceSettings(
             instance_type=inst.get("instance_type", defaults.INSTANCE_TYPE),
             architecture=arch,
-            ami=inst.get("ami", f"resolve:ssm:{defaults.AMI_SSM_PARAMETER[arch]}"),
+            ami=inst.get("ami", _default_ami(doc, arch)),
             root_volume_size_gib=inst.get("root_volume_size_gib", defaults.ROOT_VOLUME_SIZE_GIB),
             root_volume_iops=inst.get("root_volume_iops", defaults.ROOT_VOLUME_IOPS),
             root_volume_throughput_mibps=inst.get(
@@ -193,6 +203,39 @@ def _build(doc: dict[str, Any], source: str) -> EnvironmentConfig:
         ),
         drain=_drain(doc.get("drain") or {}),
         alerting=_alerting(doc.get("alerting") or {}),
+        image_pipeline=_image_pipeline(doc.get("image_pipeline") or {}),
+        jobsdb=_jobsdb(doc.get("jobsdb") or {}, tier),
+        degraded_mode=_degraded_mode(doc.get("degraded_mode") or {}),
+    )
+
+
+def _degraded_mode(degraded: dict[str, Any]) -> DegradedModeSettings:
+    return DegradedModeSettings(
+        crash_threshold=degraded.get("crash_threshold", defaults.CRASH_THRESHOLD),
+        window_seconds=degraded.get("window_seconds", defaults.CRASH_WINDOW_SECONDS),
+    )
+
+
+def _image_pipeline(pipeline: dict[str, Any]) -> ImagePipelineSettings:
+    return ImagePipelineSettings(
+        enabled=pipeline.get("enabled", False),
+        schedule=pipeline.get("schedule", defaults.IMAGE_PIPELINE_SCHEDULE),
+        build_instance_type=pipeline.get("build_instance_type", defaults.IMAGE_BUILD_INSTANCE_TYPE),
+    )
+
+
+def _jobsdb(jobsdb: dict[str, Any], tier: str) -> JobsdbSettings:
+    prod = tier == "prod"
+    return JobsdbSettings(
+        mode=jobsdb.get("mode", "rds" if prod else "instance"),
+        instance_class=jobsdb.get("instance_class", defaults.RDS_INSTANCE_CLASS),
+        engine_version=jobsdb.get("engine_version", defaults.RDS_ENGINE_VERSION),
+        allocated_storage_gib=jobsdb.get("allocated_storage_gib", defaults.RDS_ALLOCATED_STORAGE_GIB),
+        max_allocated_storage_gib=jobsdb.get("max_allocated_storage_gib", defaults.RDS_MAX_ALLOCATED_STORAGE_GIB),
+        backup_retention_days=jobsdb.get("backup_retention_days", defaults.RDS_BACKUP_RETENTION_DAYS),
+        multi_az=jobsdb.get("multi_az", True),
+        deletion_protection=jobsdb.get("deletion_protection", prod),
+        kms_key_arn=jobsdb.get("kms_key_arn"),
     )
 
 

@@ -157,6 +157,35 @@ class RudderSettings:
 
 
 @dataclass(frozen=True)
+class ImagePipelineSettings:
+    """EC2 Image Builder baking of ``ami/`` into an AMI."""
+
+    enabled: bool
+    schedule: str
+    build_instance_type: str
+
+
+@dataclass(frozen=True)
+class JobsdbSettings:
+    """Where rudder-server's PostgreSQL lives: on the instance, or on a Multi-AZ RDS instance."""
+
+    mode: Literal["instance", "rds"]
+    instance_class: str
+    engine_version: str
+    allocated_storage_gib: int
+    max_allocated_storage_gib: int
+    backup_retention_days: int
+    multi_az: bool
+    deletion_protection: bool
+    kms_key_arn: str | None = None
+
+    @property
+    def on_rds(self) -> bool:
+        """True when the jobsdb survives the instance."""
+        return self.mode == "rds"
+
+
+@dataclass(frozen=True)
 class DrainSettings:
     """The drain-before-terminate pipeline."""
 
@@ -193,6 +222,16 @@ class AlertingSettings:
 
 
 @dataclass(frozen=True)
+class DegradedModeSettings:
+    """rudder-server's old degraded mode, kept on the instance by ``rudder-crash-guard``: after
+    ``crash_threshold`` crashes within ``window_seconds`` the backend runs gateway only (events stored,
+    nothing forwarded) until an operator resets it."""
+
+    crash_threshold: int
+    window_seconds: int
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     """Everything one environment's stacks are built from."""
 
@@ -212,6 +251,9 @@ class EnvironmentConfig:
     rudder: RudderSettings
     drain: DrainSettings
     alerting: AlertingSettings
+    image_pipeline: ImagePipelineSettings
+    jobsdb: JobsdbSettings
+    degraded_mode: DegradedModeSettings
 
     @property
     def name_prefix(self) -> str:

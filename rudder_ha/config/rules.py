@@ -224,6 +224,29 @@ def drain_timings(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
         )
 
 
+def jobsdb(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
+    """prod keeps accepted events off the instance; RDS settings only mean something in rds mode."""
+    db = doc.get("jobsdb") or {}
+    prod = doc.get("tier") == "prod"
+    mode = db.get("mode", "rds" if prod else "instance")
+    if prod and mode != "rds":
+        yield (
+            "jobsdb.mode",
+            "must be rds in prod: on the instance, accepted events die with it; remove the setting",
+        )
+    if mode == "rds":
+        if prod and db.get("multi_az") is False:
+            yield "jobsdb.multi_az", "must stay on in prod so the jobsdb survives an AZ; remove the setting"
+        if db.get("max_allocated_storage_gib", 0) and db.get("max_allocated_storage_gib", 0) < db.get(
+            "allocated_storage_gib", 0
+        ):
+            yield "jobsdb.max_allocated_storage_gib", "is below allocated_storage_gib; raise it or remove it"
+    else:
+        extra = sorted(set(db) - {"mode"})
+        if extra:
+            yield f"jobsdb.{extra[0]}", "only applies with jobsdb.mode: rds; remove it or set mode: rds"
+
+
 def warm_pool(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
     """Warm-pool settings only mean something when the pool is on."""
     pool = ((doc.get("autoscaling") or {}).get("warm_pool")) or {}
@@ -269,6 +292,7 @@ RULES: tuple[Rule, ...] = (
     listener,
     timings,
     drain_timings,
+    jobsdb,
     warm_pool,
     workspace_token,
     no_secrets,

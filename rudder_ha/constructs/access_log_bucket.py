@@ -7,32 +7,9 @@ from dataclasses import dataclass
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_elb_service_account import DataAwsElbServiceAccount
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
-from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
-    S3BucketLifecycleConfiguration,
-    S3BucketLifecycleConfigurationRule,
-    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
-    S3BucketLifecycleConfigurationRuleExpiration,
-    S3BucketLifecycleConfigurationRuleFilter,
-    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
-)
-from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
-    S3BucketOwnershipControls,
-    S3BucketOwnershipControlsRule,
-)
-from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
-from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
-from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
-    S3BucketServerSideEncryptionConfigurationA,
-    S3BucketServerSideEncryptionConfigurationRuleA,
-    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
-)
-from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
-    S3BucketVersioningA,
-    S3BucketVersioningVersioningConfiguration,
-)
 from constructs import Construct
 
-from rudder_ha.constructs.naming import policy_json
+from rudder_ha.constructs.private_bucket import PrivateBucketProps, add_private_bucket
 
 
 @dataclass(frozen=True)
@@ -54,99 +31,32 @@ class AccessLogBucket(Construct):
         super().__init__(scope, id_)
         account = DataAwsCallerIdentity(self, "account")
         elb_account = DataAwsElbServiceAccount(self, "elb_account")
-        self.bucket = S3Bucket(
-            self,
-            "bucket",
-            bucket_prefix=f"{props.name_prefix}-alb-logs-",
-            force_destroy=props.force_destroy,
-        )
         self.log_prefix = props.log_prefix
-        S3BucketPublicAccessBlock(
-            self,
-            "public_access",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-        )
-        S3BucketOwnershipControls(
-            self,
-            "ownership",
-            bucket=self.bucket.id,
-            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
-        )
-        S3BucketVersioningA(
-            self,
-            "versioning",
-            bucket=self.bucket.id,
-            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
-        )
-        S3BucketServerSideEncryptionConfigurationA(
-            self,
-            "encryption",
-            bucket=self.bucket.id,
-            rule=[
-                S3BucketServerSideEncryptionConfigurationRuleA(
-                    apply_server_side_encryption_by_default=(
-                        S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                            sse_algorithm="AES256"
-                        )
-                    )
-                )
-            ],
-        )
-        S3BucketLifecycleConfiguration(
-            self,
-            "lifecycle",
-            bucket=self.bucket.id,
-            rule=[
-                S3BucketLifecycleConfigurationRule(
-                    id="expire-access-logs",
-                    status="Enabled",
-                    filter=[S3BucketLifecycleConfigurationRuleFilter()],  # empty filter: every object
-                    expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=props.retention_days)],
-                    noncurrent_version_expiration=[
-                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=7)
-                    ],
-                    abort_incomplete_multipart_upload=[
-                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=1)
-                    ],
-                )
-            ],
-        )
-        objects = f"{self.bucket.arn}/{props.log_prefix}/AWSLogs/{account.account_id}/*"
-        S3BucketPolicy(
-            self,
-            "policy",
-            bucket=self.bucket.id,
-            policy=policy_json(
+
+        def delivery(bucket: S3Bucket) -> list[dict]:
+            objects = f"{bucket.arn}/{props.log_prefix}/AWSLogs/{account.account_id}/*"
+            return [
                 {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "ElbAccountDelivers",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": elb_account.arn},
-                            "Action": "s3:PutObject",
-                            "Resource": objects,
-                        },
-                        {
-                            "Sid": "LogDeliveryServiceDelivers",
-                            "Effect": "Allow",
-                            "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
-                            "Action": "s3:PutObject",
-                            "Resource": objects,
-                        },
-                        {
-                            "Sid": "DenyInsecureTransport",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "s3:*",
-                            "Resource": [self.bucket.arn, f"{self.bucket.arn}/*"],
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        },
-                    ],
+                    "Sid": sid,
+                    "Effect": "Allow",
+                    "Principal": principal,
+                    "Action": "s3:PutObject",
+                    "Resource": objects,
                 }
+                for sid, principal in (
+                    ("ElbAccountDelivers", {"AWS": elb_account.arn}),
+                    ("LogDeliveryServiceDelivers", {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}),
+                )
+            ]
+
+        self.bucket = add_private_bucket(
+            self,
+            PrivateBucketProps(
+                bucket_prefix=f"{props.name_prefix}-alb-logs-",
+                lifecycle_rule_id="expire-access-logs",
+                noncurrent_days=7,
+                expiration_days=props.retention_days,
+                force_destroy=props.force_destroy,
             ),
+            delivery,
         )

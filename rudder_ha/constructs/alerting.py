@@ -35,7 +35,7 @@ from constructs import Construct
 
 from rudder_ha import PROJECT
 from rudder_ha.config.model import AlertingSettings
-from rudder_ha.constructs.naming import policy_json
+from rudder_ha.constructs.naming import deny_insecure_transport, policy_json
 from rudder_ha.constructs.python_function import PythonFunction, PythonFunctionProps
 
 METRIC_NAMESPACE = "RudderHA"
@@ -144,14 +144,7 @@ class Alerting(Construct):
                                 },
                             },
                         },
-                        {
-                            "Sid": "DenyInsecureTransport",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "sns:Publish",
-                            "Resource": self.topic.arn,
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        },
+                        deny_insecure_transport("sns:Publish", self.topic.arn),
                     ],
                 }
             ),
@@ -173,16 +166,7 @@ class Alerting(Construct):
             policy=policy_json(
                 {
                     "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "DenyInsecureTransport",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "sqs:*",
-                            "Resource": self.dead_letter_queue.arn,
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        }
-                    ],
+                    "Statement": [deny_insecure_transport("sqs:*", self.dead_letter_queue.arn)],
                 }
             ),
         )
@@ -441,6 +425,18 @@ class Alerting(Construct):
             1,
             periods=10,  # longer than a boot or a replacement, during which the check cannot tell
             missing="breaching",
+        )
+        self._alarm(
+            "gateway_only",
+            "degraded-mode",
+            "critical",
+            "The crash-loop guard switched rudder-server to gateway-only (degraded mode): events are stored "
+            "but not delivered until an operator runs `rudder-crash-guard reset` on the instance.",
+            _Metric(METRIC_NAMESPACE, "GatewayOnly", env, "Maximum"),
+            "GreaterThanOrEqualToThreshold",
+            1,
+            periods=1,  # the guard publishes once a minute; one datapoint is a fact, not a blip
+            missing="notBreaching",
         )
         self.watch_function("alert-router", self.alert_function.name, severity="critical")
         self.watch_function("health-probe", self.probe_function.name)

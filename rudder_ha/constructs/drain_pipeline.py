@@ -43,18 +43,30 @@ SSM_COMMAND_TIMEOUT_SECONDS = 60
 MAX_RECEIVES = 5
 
 
-def drain_check_document() -> dict:
-    """The SSM Command document that runs the on-node check; its exit code is the check's verdict."""
+HANDOVER_COMMAND = (
+    "systemctl stop rudder-backend.service rudder-jobsdb-fence.service || exit 69; "
+    "systemctl is-active --quiet rudder-backend.service && exit 69; exit 0"
+)
+"""rds mode: pending jobs live on in the shared jobsdb, so draining an instance means handing it over:
+stop rudder-server cleanly, then release the jobsdb lease (the fence unit does so on a clean stop) so
+the replacement takes over at once. Exit 0 only when the backend is really down."""
+
+
+def drain_check_document(jobsdb_mode: str = "instance") -> dict:
+    """The SSM Command document run on a terminating instance; its exit code is the verdict (0 drained,
+    75 pending, 69 cannot tell). Instance mode waits until the instance's own jobsdb has nothing pending;
+    rds mode hands the shared jobsdb over to the replacement."""
+    command = f"exec {DRAIN_CHECK_PATH} --env-file {JOBSDB_ENV_FILE}" if jobsdb_mode == "instance" else HANDOVER_COMMAND
     return {
         "schemaVersion": "2.2",
-        "description": "rudder-ha: report pending jobsdb work (exit 0 drained, 75 pending, 69 cannot tell)",
+        "description": "rudder-ha: drain check (exit 0 drained, 75 pending, 69 cannot tell)",
         "mainSteps": [
             {
                 "action": "aws:runShellScript",
                 "name": "drainCheck",
                 "inputs": {
                     "timeoutSeconds": str(SSM_COMMAND_TIMEOUT_SECONDS),
-                    "runCommand": [f"exec {DRAIN_CHECK_PATH} --env-file {JOBSDB_ENV_FILE}"],
+                    "runCommand": [command],
                 },
             }
         ],
@@ -73,6 +85,7 @@ class DrainPipelineProps:
     asg_name: str
     target_group_arns: list[str]
     alert_topic_arn: str
+    jobsdb_mode: str = "instance"
 
 
 class DrainPipeline(Construct):
@@ -154,7 +167,7 @@ class DrainPipeline(Construct):
             name=f"{name}-check",
             document_type="Command",
             document_format="JSON",
-            content=json.dumps(drain_check_document()),
+            content=json.dumps(drain_check_document(props.jobsdb_mode)),
         )
         arn = f"arn:{partition}"
         asg_arn = f"{arn}:autoscaling:{props.region}:{account}:autoScalingGroup:*:autoScalingGroupName/{props.asg_name}"

@@ -13,7 +13,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAtt
 from constructs import Construct
 
 from rudder_ha.config.model import SecretRef
-from rudder_ha.constructs.naming import policy_json
+from rudder_ha.constructs.naming import policy_json, service_assume_role_policy
 
 
 @dataclass(frozen=True)
@@ -37,18 +37,7 @@ class InstanceRole(Construct):
             "role",
             name=f"{props.name_prefix}-data-plane",
             description="rudder-ha data-plane instance",
-            assume_role_policy=policy_json(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "ec2.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=service_assume_role_policy("ec2.amazonaws.com"),
         )
         IamRolePolicyAttachment(
             self,
@@ -94,4 +83,49 @@ class InstanceRole(Construct):
             name="read-workspace-token",
             policy=policy_json({"Version": "2012-10-17", "Statement": statements}),
         )
+        self._partition, self._account, self._region = partition, account, props.region
         self.profile = IamInstanceProfile(self, "profile", name=f"{props.name_prefix}-data-plane", role=self.role.name)
+
+    def allow_jobsdb(self, parameter_name: str, admin_secret_arn: str, kms_key_arn: str) -> None:
+        """Lets the instance read where the RDS jobsdb is and its admin secret (for the fence agent)."""
+        IamRolePolicy(
+            self,
+            "jobsdb",
+            role=self.role.id,
+            name="read-jobsdb-connection",
+            policy=policy_json(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "ReadJobsdbConnection",
+                            "Effect": "Allow",
+                            "Action": "ssm:GetParameter",
+                            "Resource": (
+                                f"arn:{self._partition}:ssm:{self._region}:{self._account}:parameter{parameter_name}"
+                            ),
+                        },
+                        {
+                            "Sid": "ReadJobsdbAdminSecret",
+                            "Effect": "Allow",
+                            "Action": "secretsmanager:GetSecretValue",
+                            "Resource": admin_secret_arn,
+                        },
+                        {
+                            "Sid": "DecryptJobsdbAdminSecret",  # and the connection parameter
+                            "Effect": "Allow",
+                            "Action": "kms:Decrypt",
+                            "Resource": kms_key_arn,
+                            "Condition": {
+                                "StringEquals": {
+                                    "kms:ViaService": [
+                                        f"secretsmanager.{self._region}.amazonaws.com",
+                                        f"ssm.{self._region}.amazonaws.com",
+                                    ]
+                                }
+                            },
+                        },
+                    ],
+                }
+            ),
+        )

@@ -20,3 +20,23 @@ def console_url(region: str, fragment: str) -> str:
 def join_ids(values: list[str]) -> str:
     """A comma-joined list of Terraform values, for outputs."""
     return Fn.join(",", values)
+
+
+def deny_insecure_transport(action: str, resource: str | list[str]) -> dict:
+    """The resource-policy statement refusing any request not made over TLS."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": action,
+        "Resource": resource,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def service_assume_role_policy(service: str, conditions: dict | None = None) -> str:
+    """A trust policy letting one AWS service (e.g. ``ec2.amazonaws.com``) assume the role."""
+    statement: dict = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if conditions:
+        statement["Condition"] = conditions
+    return policy_json({"Version": "2012-10-17", "Statement": [statement]})

@@ -22,7 +22,7 @@ from cdktf_cdktf_provider_aws.vpc import Vpc
 from constructs import Construct
 
 from rudder_ha.config.model import NetworkSettings
-from rudder_ha.constructs.naming import policy_json
+from rudder_ha.constructs.naming import policy_json, service_assume_role_policy
 
 
 @dataclass(frozen=True)
@@ -147,18 +147,7 @@ class Network(Construct):
             self,
             "flow_logs_role",
             name=f"{props.name_prefix}-vpc-flow-logs",
-            assume_role_policy=policy_json(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            assume_role_policy=service_assume_role_policy("vpc-flow-logs.amazonaws.com"),
         )
         IamRolePolicy(
             self,

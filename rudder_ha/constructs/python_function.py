@@ -21,7 +21,7 @@ from cdktf_cdktf_provider_aws.lambda_function import (
 )
 from constructs import Construct
 
-from rudder_ha.constructs.naming import policy_json
+from rudder_ha.constructs.naming import policy_json, service_assume_role_policy
 
 LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
 PACKAGE_DIR = Path(__file__).resolve().parents[2] / ".build" / "lambda-packages"
@@ -139,18 +139,8 @@ class PythonFunction(Construct):
             "role",
             name=props.name,
             description=props.description,
-            assume_role_policy=policy_json(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                        }
-                    ],
-                }
+            assume_role_policy=service_assume_role_policy(
+                "lambda.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account}}
             ),
         )
         self.policy = IamRolePolicy(

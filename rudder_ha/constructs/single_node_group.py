@@ -8,6 +8,7 @@ from cdktf import Precondition, TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.autoscaling_group import (
     AutoscalingGroup,
     AutoscalingGroupInitialLifecycleHook,
+    AutoscalingGroupInstanceMaintenancePolicy,
     AutoscalingGroupInstanceRefresh,
     AutoscalingGroupInstanceRefreshPreferences,
     AutoscalingGroupLaunchTemplate,
@@ -177,6 +178,10 @@ class SingleNodeGroup(Construct):
                 ),
             ),
             warm_pool=warm_pool,
+            # Health replacements too: terminate and launch together, never more than one in service.
+            instance_maintenance_policy=AutoscalingGroupInstanceMaintenancePolicy(
+                min_healthy_percentage=0, max_healthy_percentage=100
+            ),
             initial_lifecycle_hook=[
                 AutoscalingGroupInitialLifecycleHook(
                     name=self.lifecycle_hook_name,

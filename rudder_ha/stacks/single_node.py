@@ -10,13 +10,18 @@ from rudder_ha.constructs.alerting import Alerting, AlertingProps
 from rudder_ha.constructs.dashboard import OperationsDashboard, OperationsDashboardProps
 from rudder_ha.constructs.drain_pipeline import DrainPipeline, DrainPipelineProps
 from rudder_ha.constructs.encryption_key import EncryptionKey, EncryptionKeyProps
+from rudder_ha.constructs.image_pipeline import DataPlaneImagePipeline, DataPlaneImagePipelineProps
+from rudder_ha.constructs.instance_artifacts import InstanceArtifacts, InstanceArtifactsProps
 from rudder_ha.constructs.instance_role import InstanceRole, InstanceRoleProps
+from rudder_ha.constructs.jobsdb_database import JobsdbDatabase, JobsdbDatabaseProps
 from rudder_ha.constructs.load_balancer import DataPlaneLoadBalancer, DataPlaneLoadBalancerProps
 from rudder_ha.constructs.naming import console_url
 from rudder_ha.constructs.network import Network, NetworkProps
 from rudder_ha.constructs.single_node_group import SingleNodeGroup, SingleNodeGroupProps
+from rudder_ha.image_component import bake_settings
+from rudder_ha.instance_bundle import build_bundle
 from rudder_ha.stacks.environment_stack import EnvironmentStack, standard_tags
-from rudder_ha.user_data import encoded_user_data
+from rudder_ha.user_data import encoded_user_data, jobsdb_parameter
 
 
 def stack_name(config: EnvironmentConfig) -> str:
@@ -45,6 +50,33 @@ class SingleNodeStack(EnvironmentStack):
                 health_check=config.health_check,
             ),
         )
+        self.jobsdb = None
+        if config.jobsdb.on_rds:
+            self.jobsdb = JobsdbDatabase(
+                self,
+                "jobsdb",
+                JobsdbDatabaseProps(
+                    name_prefix=name,
+                    vpc_id=self.network.vpc_id,
+                    private_subnet_ids=self.network.private_subnet_ids,
+                    settings=config.jobsdb,
+                    kms_key_arn=self.key.arn,
+                    connection_parameter=jobsdb_parameter(config),
+                    final_snapshot=config.is_prod,
+                ),
+            )
+        bundle = build_bundle()
+        self.artifacts = InstanceArtifacts(
+            self,
+            "artifacts",
+            InstanceArtifactsProps(
+                name_prefix=name,
+                environment=config.environment,
+                region=config.region,
+                kms_key_arn=self.key.arn,
+                bundle=bundle,
+            ),
+        )
         self.instance_role = InstanceRole(
             self,
             "instance_role",
@@ -60,7 +92,7 @@ class SingleNodeStack(EnvironmentStack):
                 alb_security_group_id=self.load_balancer.security_group.id,
                 target_group_arn=self.load_balancer.target_group.arn,
                 instance_profile_arn=self.instance_role.profile.arn,
-                user_data_base64=encoded_user_data(config),
+                user_data_base64=encoded_user_data(config, bundle),
                 instance=config.instance,
                 autoscaling=config.autoscaling,
                 propagated_tags=standard_tags(config),
@@ -68,6 +100,19 @@ class SingleNodeStack(EnvironmentStack):
             ),
         )
         self.load_balancer.allow_to(self.data_plane.security_group.id)
+        self.artifacts.grant_read(self.instance_role.role.name)
+        # The first boot needs the bundle in place.
+        bundle_object = self.artifacts.bundle_object
+        group = self.data_plane.group
+        group.depends_on = [
+            *(group.depends_on or []),
+            f"{bundle_object.terraform_resource_type}.{bundle_object.friendly_unique_id}",
+        ]
+        if self.jobsdb is not None:
+            self.jobsdb.allow_from(self.data_plane.security_group.id)
+            self.instance_role.allow_jobsdb(
+                jobsdb_parameter(config), self.jobsdb.master_secret_arn, config.jobsdb.kms_key_arn or self.key.arn
+            )
         self.alerting = Alerting(
             self,
             "alerting",
@@ -96,6 +141,7 @@ class SingleNodeStack(EnvironmentStack):
                 asg_name=self.data_plane.group_name,
                 target_group_arns=[self.load_balancer.target_group.arn],
                 alert_topic_arn=self.alerting.topic_arn,
+                jobsdb_mode=config.jobsdb.mode,
             ),
         )
         self.alerting.watch_function("drain", self.drain.function.name, severity="critical")
@@ -114,7 +160,43 @@ class SingleNodeStack(EnvironmentStack):
                 alarm_arns=lambda: self.alerting.alarm_arns,
             ),
         )
+        self.image_pipeline: DataPlaneImagePipeline | None = None
+        if config.image_pipeline.enabled:
+            self._image_pipeline()
         self._outputs()
+
+    def _image_pipeline(self) -> None:
+        """Bakes the data-plane AMI; the first launch waits for the first image (and its SSM parameter)."""
+        config = self.config
+        self.image_pipeline = DataPlaneImagePipeline(
+            self,
+            "image_pipeline",
+            DataPlaneImagePipelineProps(
+                name_prefix=config.name_prefix,
+                environment=config.environment,
+                region=config.region,
+                kms_key_arn=self.key.arn,
+                subnet_id=self.network.private_subnet_ids[0],
+                vpc_id=self.network.vpc_id,
+                settings=config.image_pipeline,
+                instance=config.instance,
+                rudder=config.rudder,
+                bake_settings=bake_settings(config),
+                tags=standard_tags(config),
+            ),
+        )
+        # The launch template's resolve:ssm: image id is checked when the template is created, and
+        # the group launches from it: both wait until the first build has written the parameter.
+        built = self.image_pipeline.image
+        image = f"{built.terraform_resource_type}.{built.friendly_unique_id}"
+        for resource in (self.data_plane.launch_template, self.data_plane.group):
+            resource.depends_on = [*(resource.depends_on or []), image]
+        TerraformOutput(
+            self,
+            "image_pipeline_arn",
+            value=self.image_pipeline.arn,
+            description="The EC2 Image Builder pipeline that bakes the data-plane AMI",
+        )
 
     def _outputs(self) -> None:
         region = self.config.region

@@ -1,0 +1,492 @@
+"""The baked-AMI path: Image Builder components that install what the boot path installs, and the pipeline.
+
+The boot path is the user data: it writes the settings and ``bootstrap.sh``, which fetches the instance
+bundle named by its SHA-256, unpacks it and runs ``provision.sh boot``. The comparison decodes both
+artifacts (the cloud-config plus the bundle it names, and the component YAML) and compares what lands
+on disk: destination, mode and SHA-256 of every file.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import io
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from rudder_ha.config import EnvironmentConfig
+from rudder_ha.config.defaults import AMI_SSM_PARAMETER, BAKED_AMI_PARAMETER
+from rudder_ha.image_component import (
+    BAKE_SETTINGS_PATH,
+    COMPONENT_DATA_LIMIT,
+    IMAGE_ROOT_VARIABLE,
+    ComponentDocument,
+    environment_component_documents,
+    installed_files,
+    written_files,
+)
+from rudder_ha.instance_bundle import BOOTSTRAP, bundle_bytes
+from rudder_ha.instance_files import PROVISION_SCRIPT, instance_files
+from rudder_ha.user_data import BOOTSTRAP_PATH, cloud_config
+from tests.conftest import SynthOutput, only, resources
+
+SETTINGS_FILES = {"/etc/rudder-ha/instance.env", "/etc/rudder-ha/backend.env"}
+"""Per-environment settings the user data writes at every boot; not part of the baked software."""
+NOT_SOFTWARE = SETTINGS_FILES | {BOOTSTRAP_PATH}
+"""...and the bootstrap, which only delivers the bundle; the user data writes it on baked instances too."""
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def user_data(config: EnvironmentConfig) -> dict[str, Any]:
+    """The rendered cloud-config, parsed."""
+    text = cloud_config(config)
+    assert text.startswith("#cloud-config\n")
+    return yaml.safe_load(text)
+
+
+def write_files(config: EnvironmentConfig) -> list[dict[str, Any]]:
+    """The user data's write_files."""
+    return user_data(config)["write_files"]
+
+
+def content_of(entry: dict[str, Any]) -> bytes:
+    """A write_files entry's bytes, honouring cloud-init's encodings."""
+    encoding = entry.get("encoding", "text/plain")
+    raw = entry["content"]
+    if encoding in ("b64", "base64"):
+        return base64.b64decode(raw)
+    if encoding in ("gz+b64", "gzip+base64", "gz+base64", "gzip+b64"):
+        return gzip.decompress(base64.b64decode(raw))
+    assert encoding == "text/plain", encoding
+    return raw.encode("utf-8")
+
+
+def bundle_files(digest: str) -> set[tuple[str, str, str]]:
+    """(destination, mode, sha256) of every file in the bundle whose SHA-256 is ``digest``."""
+    data = bundle_bytes()
+    assert sha256(data) == digest, "the user data names another bundle than ami/ builds"
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        members = tar.getmembers()
+        assert all(m.isfile() for m in members)
+        return {
+            ("/" + m.name, format(m.mode, "04o"), sha256(tar.extractfile(m).read()))  # type: ignore[union-attr]
+            for m in members
+        }
+
+
+def user_data_installs(config: EnvironmentConfig) -> set[tuple[str, str, str]]:
+    """(destination, mode, sha256) of the software the boot path installs: files the user data writes
+    itself, and the bundle its bootstrap unpacks (named by digest in runcmd)."""
+    document = user_data(config)
+    installed = {
+        (f["path"], f["permissions"], sha256(content_of(f)))
+        for f in document["write_files"]
+        if f["path"] not in NOT_SOFTWARE
+    }
+    for command in document["runcmd"]:
+        if command[0] == BOOTSTRAP_PATH:
+            _, environment, digest = command
+            assert environment == config.environment
+            installed |= bundle_files(digest)
+    return installed
+
+
+def image_installs(documents: list[ComponentDocument]) -> set[tuple[str, str, str]]:
+    """(destination, mode, sha256) of the software the image components install."""
+    return {f for f in installed_files(documents) if f[0] not in NOT_SOFTWARE}
+
+
+def parsed(document: ComponentDocument) -> dict[str, Any]:
+    return yaml.safe_load(document.data)
+
+
+def steps(document: ComponentDocument, phase: str) -> list[dict[str, Any]]:
+    phases = {p["name"]: p["steps"] for p in parsed(document)["phases"]}
+    return phases.get(phase, [])
+
+
+def scripts(documents: list[ComponentDocument], phase: str = "build") -> list[str]:
+    return [
+        c for d in documents for s in steps(d, phase) if s["action"] == "ExecuteBash" for c in s["inputs"]["commands"]
+    ]
+
+
+@pytest.fixture(scope="module")
+def documents_by_env(shipped_configs: list[EnvironmentConfig]) -> dict[str, list[ComponentDocument]]:
+    return {c.environment: environment_component_documents(c) for c in shipped_configs}
+
+
+# (a) the image pipeline and the user data install the same things --------------------------------
+
+
+def test_image_and_user_data_install_the_same_files(
+    shipped_configs: list[EnvironmentConfig], documents_by_env: dict[str, list[ComponentDocument]]
+) -> None:
+    for config in shipped_configs:
+        from_image = image_installs(documents_by_env[config.environment])
+        from_user_data = user_data_installs(config)
+        assert len(from_user_data) == len(instance_files()) > 0
+        assert from_image == from_user_data, (
+            f"{config.environment}: only in the image: {sorted(from_image - from_user_data)}; "
+            f"only in the user data: {sorted(from_user_data - from_image)}"
+        )
+
+
+def test_the_image_bakes_and_the_user_data_boots(
+    shipped_configs: list[EnvironmentConfig], documents_by_env: dict[str, list[ComponentDocument]]
+) -> None:
+    for config in shipped_configs:
+        documents = documents_by_env[config.environment]
+        # Boot: the user data runs the bootstrap, which ends by handing over to provision.sh boot.
+        runcmd = user_data(config)["runcmd"]
+        assert [c[0] for c in runcmd] == [BOOTSTRAP_PATH]
+        handover = [line for line in BOOTSTRAP.read_text().splitlines() if line.startswith("exec ")]
+        assert len(handover) == 1 and re.fullmatch(r'exec "\$\{[^"]*provision\.sh\}" boot', handover[0]), handover
+        assert PROVISION_SCRIPT.lstrip("/") in handover[0]
+        # The recipe runs its components in order: every file is in place before provision.sh runs.
+        assert [d.key for d in documents][-1] == "bake"
+        assert all(d.key.startswith("files-") for d in documents[:-1])
+        bake = [(s["name"], s["inputs"]["commands"]) for s in steps(documents[-1], "build")]
+        assert [name for name, _ in bake] == ["WriteBakeSettings", "Provision"]
+        assert bake[1][1] == [f"{PROVISION_SCRIPT} bake"]
+        runs = [line for c in scripts(documents) for line in c.splitlines() if line.startswith(PROVISION_SCRIPT)]
+        assert runs == [f"{PROVISION_SCRIPT} bake"], "provision.sh runs exactly once, in bake mode"
+
+
+def test_bake_time_settings_are_the_user_datas(
+    shipped_configs: list[EnvironmentConfig], documents_by_env: dict[str, list[ComponentDocument]]
+) -> None:
+    for config in shipped_configs:
+        baked = written_files(documents_by_env[config.environment])[BAKE_SETTINGS_PATH]
+        at_boot = next(f for f in write_files(config) if f["path"] == BAKE_SETTINGS_PATH)
+        assert baked == (at_boot["permissions"], content_of(at_boot))
+        settings = dict(line.split("=", 1) for line in baked[1].decode().splitlines())
+        assert settings["RUDDER_BACKEND_IMAGE"] == config.rudder.backend_image
+        assert settings["RUDDER_TRANSFORMER_IMAGE"] == config.rudder.transformer_image
+        assert settings["RUDDER_POSTGRES_IMAGE"] == config.rudder.postgres_image
+
+
+def test_the_comparison_notices_a_difference(
+    shipped_configs: list[EnvironmentConfig], documents_by_env: dict[str, list[ComponentDocument]]
+) -> None:
+    config = shipped_configs[0]
+    documents = documents_by_env[config.environment]
+    first = next(f for f in instance_files())
+    # A file written with another mode, or with other bytes, must show up as a difference.
+    tampered = [
+        ComponentDocument(d.key, d.description, d.data.replace(f"MODE='{first.mode}'", "MODE='0700'", 1))
+        for d in documents
+    ]
+    assert image_installs(tampered) != user_data_installs(config)
+    with pytest.raises(ValueError, match="does not match its SHA-256"):
+        written_files([swapped_payloads(documents[0])])
+
+
+def swapped_payloads(document: ComponentDocument) -> ComponentDocument:
+    """The document with its first two payloads exchanged: valid gzip, wrong content for its SHA-256."""
+    lines = document.data.splitlines(keepends=True)
+    at = [i for i, line in enumerate(lines) if line.lstrip().startswith("PAYLOAD='")][:2]
+    assert len(at) == 2
+    lines[at[0]], lines[at[1]] = lines[at[1]], lines[at[0]]
+    return ComponentDocument(document.key, document.description, "".join(lines))
+
+
+def test_documents_parse_with_build_and_validate_phases(documents_by_env: dict[str, list[ComponentDocument]]) -> None:
+    for documents in documents_by_env.values():
+        names = [d.key for d in documents]
+        assert len(set(names)) == len(names)
+        for document in documents:
+            doc = parsed(document)
+            assert doc["schemaVersion"] == 1.0
+            phases = [p["name"] for p in doc["phases"]]
+            assert phases[:2] == ["build", "validate"], phases
+            assert set(phases) <= {"build", "validate", "test"}
+            for phase in doc["phases"]:
+                assert phase["steps"], phase["name"]
+                step_names = [s["name"] for s in phase["steps"]]
+                assert len(set(step_names)) == len(step_names)
+                assert all(n.isalnum() for n in step_names), step_names
+                assert all(s["action"] == "ExecuteBash" for s in phase["steps"])
+            # CreateComponent takes at most 16,000 characters of inline data.
+            assert len(document.data.encode("utf-8")) <= COMPONENT_DATA_LIMIT
+            # Image Builder substitutes {{ ... }}; no document may contain it.
+            assert "{{" not in document.data
+
+
+def test_each_file_round_trips_byte_for_byte(documents_by_env: dict[str, list[ComponentDocument]]) -> None:
+    for documents in documents_by_env.values():
+        written = written_files(documents)
+        for f in instance_files():
+            assert written[f.destination] == (f.mode, f.read().encode("utf-8")), f.source
+        assert set(written) == {f.destination for f in instance_files()} | {BAKE_SETTINGS_PATH}
+
+
+def _run_build_steps(documents: list[ComponentDocument], root: Path) -> subprocess.CompletedProcess[str]:
+    """Runs every file-writing build step with bash, into ``root`` (chown is a no-op shim)."""
+    shims = root.parent / "shims"
+    shims.mkdir(exist_ok=True)
+    (shims / "chown").write_text("#!/bin/sh\nexit 0\n")
+    (shims / "chown").chmod(0o755)
+    env = {**os.environ, IMAGE_ROOT_VARIABLE: str(root), "PATH": f"{shims}:{os.environ['PATH']}"}
+    script = "\n".join(s for s in scripts(documents) if "PAYLOAD=" in s)
+    return subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, check=False)
+
+
+def test_build_steps_write_exact_bytes_and_modes(
+    tmp_path: Path, documents_by_env: dict[str, list[ComponentDocument]]
+) -> None:
+    documents = documents_by_env["prod"]
+    root = tmp_path / "root"
+    run = _run_build_steps(documents, root)
+    assert run.returncode == 0, run.stderr
+    on_disk = {
+        str(Path("/") / p.relative_to(root)): (format(stat.S_IMODE(p.stat().st_mode), "04o"), p.read_bytes())
+        for p in root.rglob("*")
+        if p.is_file()
+    }
+    assert on_disk == written_files(documents), "leftover temporary files or differences"
+    for f in instance_files():
+        assert on_disk[f.destination] == (f.mode, f.read().encode("utf-8")), f.source
+
+
+def test_a_corrupted_payload_fails_the_build(
+    tmp_path: Path, documents_by_env: dict[str, list[ComponentDocument]]
+) -> None:
+    documents = documents_by_env["prod"]
+    first = documents[0]
+    # Flip one character inside the first payload (after its gzip header): decoding or the SHA-256 check fails.
+    start = first.data.index("PAYLOAD='") + len("PAYLOAD='") + 40
+    flipped = "A" if first.data[start] != "A" else "B"
+    broken = ComponentDocument(first.key, first.description, first.data[:start] + flipped + first.data[start + 1 :])
+    run = _run_build_steps([broken], tmp_path / "root")
+    assert run.returncode != 0
+    assert not (tmp_path / "root" / PROVISION_SCRIPT.lstrip("/")).exists(), "a corrupted file was installed"
+    # Intact gzip, other content: the SHA-256 check stops it.
+    run = _run_build_steps([swapped_payloads(first)], tmp_path / "root2")
+    assert run.returncode != 0
+    assert "FAILED" in run.stdout + run.stderr
+    assert not (tmp_path / "root2" / PROVISION_SCRIPT.lstrip("/")).exists(), "a wrong file was installed"
+
+
+def test_generated_scripts_pass_shellcheck(documents_by_env: dict[str, list[ComponentDocument]]) -> None:
+    shellcheck = Path(sys.executable).with_name("shellcheck")
+    assert shellcheck.exists()
+    documents = documents_by_env["prod"]
+    for phase in ("build", "validate", "test"):
+        for script in scripts(documents, phase):
+            run = subprocess.run(
+                [str(shellcheck), "--severity=style", "--shell=bash", "-"],
+                input=script,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert run.returncode == 0, run.stdout + script[:300]
+
+
+def test_checks_cover_images_units_and_scripts(
+    shipped_configs: list[EnvironmentConfig], documents_by_env: dict[str, list[ComponentDocument]]
+) -> None:
+    for config in shipped_configs:
+        bake = documents_by_env[config.environment][-1]
+        for phase in ("validate", "test"):
+            (check,) = scripts([bake], phase)
+            for image in (config.rudder.backend_image, config.rudder.transformer_image, config.rudder.postgres_image):
+                assert f"docker image inspect {image} " in check
+            assert "systemctl is-enabled --quiet docker.service " in check
+            for unit in ("rudder-backend.service", "rudder-transformer.service"):
+                # installed on the image, enabled only at boot once the instance has its own settings
+                assert f"[[ -f /etc/systemd/system/{unit} ]]" in check
+                assert f"is-enabled --quiet {unit}" not in check
+            for f in instance_files():
+                if f.mode == "0755":
+                    assert f"[[ -x {f.destination} ]]" in check
+                if f.source.startswith("bin/"):
+                    assert f"[[ -x /usr/local/bin/{Path(f.destination).name} ]]" in check
+        for files_doc in documents_by_env[config.environment][:-1]:
+            (verify,) = scripts([files_doc], "validate")
+            for dest, (mode, content) in written_files([files_doc]).items():
+                assert f"echo '{sha256(content)}  '{dest} | sha256sum" in verify
+                assert f'"{format(int(mode, 8), "o")}"' in verify
+
+
+# (c) the synthesized prod stack ------------------------------------------------------------------
+
+
+def unescape(text: str) -> str:
+    """Terraform JSON strings escape ``${`` and ``%{`` by doubling the sigil."""
+    return text.replace("$${", "${").replace("%%{", "%{")
+
+
+def named(stack: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return stack.get("resource", {}).get(kind, {})
+
+
+@pytest.mark.synth
+def test_components_are_the_rendered_documents_encrypted(
+    synth: SynthOutput, documents_by_env: dict[str, list[ComponentDocument]]
+) -> None:
+    stack = synth.stack("prod")
+    components = {c["name"]: c for c in resources(stack, "aws_imagebuilder_component")}
+    documents = documents_by_env["prod"]
+    assert set(components) == {f"rudder-ha-prod-{d.key}" for d in documents}
+    for d in documents:
+        component = components[f"rudder-ha-prod-{d.key}"]
+        assert unescape(component["data"]) == d.data
+        assert component["version"] == d.version
+        assert component["platform"] == "Linux"
+        assert component["kms_key_id"].startswith("${aws_kms_key.")
+        assert component["lifecycle"]["create_before_destroy"] is True
+
+
+@pytest.mark.synth
+def test_recipe_starts_from_latest_al2023_with_an_encrypted_root_volume(synth: SynthOutput) -> None:
+    stack = synth.stack("prod")
+    config = synth.configs["prod"]
+    recipe = only(stack, "aws_imagebuilder_image_recipe")
+    assert recipe["parent_image"] == f"ssm:{AMI_SSM_PARAMETER[config.instance.architecture]}"
+    assert recipe["parent_image"].startswith("ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-")
+    (mapping,) = recipe["block_device_mapping"]
+    assert mapping["device_name"] == "/dev/xvda"
+    assert mapping["ebs"]["encrypted"] == "true"
+    assert mapping["ebs"]["volume_type"] == "gp3"
+    assert mapping["ebs"]["volume_size"] == config.instance.root_volume_size_gib
+    # Files first, the bake last, in the documents' order.
+    components = named(stack, "aws_imagebuilder_component")
+    order = [components[c["component_arn"].split(".")[1]]["name"] for c in recipe["component"]]
+    assert order == [f"rudder-ha-prod-{d.key}" for d in environment_component_documents(config)]
+
+
+@pytest.mark.synth
+def test_build_instances_are_private_imdsv2_keyless_and_scoped(synth: SynthOutput) -> None:
+    stack = synth.stack("prod")
+    config = synth.configs["prod"]
+    infra = only(stack, "aws_imagebuilder_infrastructure_configuration")
+    assert infra["instance_metadata_options"] == {"http_tokens": "required", "http_put_response_hop_limit": 1}
+    assert infra["subnet_id"].startswith("${aws_subnet.network_private_")
+    assert "key_pair" not in infra
+    assert infra["terminate_instance_on_failure"] is True
+    assert infra["instance_types"] == [config.image_pipeline.build_instance_type]
+
+    (sg_ref,) = infra["security_group_ids"]
+    sg_name = sg_ref.split(".")[1]
+    sg = named(stack, "aws_security_group")[sg_name]
+    assert not sg.get("ingress")
+    refers = f"${{aws_security_group.{sg_name}.id}}"
+    assert not [r for r in resources(stack, "aws_vpc_security_group_ingress_rule") if r["security_group_id"] == refers]
+    egress = [r for r in resources(stack, "aws_vpc_security_group_egress_rule") if r["security_group_id"] == refers]
+    assert [(r["ip_protocol"], r["from_port"], r["to_port"]) for r in egress] == [("tcp", 443, 443)]
+
+    profile_name = infra["instance_profile_name"].split(".")[1]
+    profile = named(stack, "aws_iam_instance_profile")[profile_name]
+    role_name = profile["role"].split(".")[1]
+    role = named(stack, "aws_iam_role")[role_name]
+    trust = json.loads(role["assume_role_policy"])
+    assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "ec2.amazonaws.com"}]
+    role_ref = f"${{aws_iam_role.{role_name}.name}}"
+    attached = sorted(
+        a["policy_arn"].rsplit("/", 1)[1]
+        for a in resources(stack, "aws_iam_role_policy_attachment")
+        if a["role"] == role_ref
+    )
+    assert attached == ["AmazonSSMManagedInstanceCore", "EC2InstanceProfileForImageBuilder"]
+    inline = [p for p in resources(stack, "aws_iam_role_policy") if role_name in p["role"]]
+    assert inline == []
+
+
+@pytest.mark.synth
+def test_distribution_writes_the_parameter_the_launch_template_resolves(synth: SynthOutput) -> None:
+    stack = synth.stack("prod")
+    distribution = only(stack, "aws_imagebuilder_distribution_configuration")
+    (target,) = distribution["distribution"]
+    assert target["region"] == synth.configs["prod"].region
+    parameter = BAKED_AMI_PARAMETER.format(environment="prod")
+    assert parameter == "/rudder-ha/prod/data-plane-ami"
+    assert target["ssm_parameter_configuration"] == [{"parameter_name": parameter, "data_type": "aws:ec2:image"}]
+    ami = target["ami_distribution_configuration"]
+    assert "{{ imagebuilder:buildDate }}" in ami["name"]
+    assert ami["ami_tags"]["environment"] == "prod"
+    assert ami["ami_tags"]["project"] == "rudder-ha"
+    assert only(stack, "aws_launch_template")["image_id"] == f"resolve:ssm:{parameter}"
+
+
+@pytest.mark.synth
+def test_pipeline_runs_on_schedule_with_image_tests(synth: SynthOutput) -> None:
+    stack = synth.stack("prod")
+    pipeline = only(stack, "aws_imagebuilder_image_pipeline")
+    assert pipeline["schedule"]["schedule_expression"] == synth.configs["prod"].image_pipeline.schedule
+    assert pipeline["schedule"]["pipeline_execution_start_condition"] == "EXPRESSION_MATCH_ONLY"
+    assert pipeline["image_tests_configuration"]["image_tests_enabled"] is True
+    assert pipeline["status"] == "ENABLED"
+    for key, kind in (
+        ("image_recipe_arn", "aws_imagebuilder_image_recipe"),
+        ("infrastructure_configuration_arn", "aws_imagebuilder_infrastructure_configuration"),
+        ("distribution_configuration_arn", "aws_imagebuilder_distribution_configuration"),
+    ):
+        assert pipeline[key].startswith(f"${{{kind}."), key
+    name = next(iter(named(stack, "aws_imagebuilder_image_pipeline")))
+    assert stack["output"]["image_pipeline_arn"]["value"] == f"${{aws_imagebuilder_image_pipeline.{name}.arn}}"
+
+
+@pytest.mark.synth
+def test_first_image_is_built_before_anything_launches(synth: SynthOutput) -> None:
+    stack = synth.stack("prod")
+    (image_name,) = named(stack, "aws_imagebuilder_image")
+    image = named(stack, "aws_imagebuilder_image")[image_name]
+    pipeline = only(stack, "aws_imagebuilder_image_pipeline")
+    for key in ("image_recipe_arn", "infrastructure_configuration_arn", "distribution_configuration_arn"):
+        assert image[key] == pipeline[key]
+    assert image["image_tests_configuration"]["image_tests_enabled"] is True
+    dependency = f"aws_imagebuilder_image.{image_name}"
+    assert dependency in only(stack, "aws_autoscaling_group")["depends_on"]
+    assert dependency in only(stack, "aws_launch_template")["depends_on"]
+
+
+@pytest.mark.synth
+def test_build_logs_are_encrypted_and_expire(synth: SynthOutput) -> None:
+    stack = synth.stack("prod")
+    groups = {g["name"]: g for g in resources(stack, "aws_cloudwatch_log_group")}
+    recipe = only(stack, "aws_imagebuilder_image_recipe")
+    pipeline = only(stack, "aws_imagebuilder_image_pipeline")
+    for name in (f"/aws/imagebuilder/{recipe['name']}", f"/aws/imagebuilder/pipeline/{pipeline['name']}"):
+        assert groups[name]["kms_key_id"].startswith("${aws_kms_key.")
+        assert groups[name]["retention_in_days"] >= 365
+
+
+# (d) only environments that enable it get a pipeline -----------------------------------------------
+
+
+@pytest.mark.synth
+@pytest.mark.parametrize("env", ["dev", "staging"])
+def test_no_pipeline_where_not_enabled(synth: SynthOutput, env: str) -> None:
+    stack = synth.stack(env)
+    config = synth.configs[env]
+    assert not config.image_pipeline.enabled
+    assert not [kind for kind in stack.get("resource", {}) if kind.startswith("aws_imagebuilder_")]
+    assert "image_pipeline_arn" not in stack.get("output", {})
+    for kind in ("aws_autoscaling_group", "aws_launch_template"):
+        assert not [d for d in only(stack, kind).get("depends_on", []) if "imagebuilder" in d]
+    assert (
+        only(stack, "aws_launch_template")["image_id"]
+        == f"resolve:ssm:{AMI_SSM_PARAMETER[config.instance.architecture]}"
+    )
+
+
+def test_prod_enables_the_pipeline(shipped_configs: list[EnvironmentConfig]) -> None:
+    prod = next(c for c in shipped_configs if c.environment == "prod")
+    assert prod.image_pipeline.enabled
+    assert prod.instance.ami == f"resolve:ssm:{BAKED_AMI_PARAMETER.format(environment='prod')}"
