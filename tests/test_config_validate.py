@@ -53,7 +53,7 @@ def test_shipped_files_validate(capsys: pytest.CaptureFixture[str]) -> None:
     files = sorted(str(p) for p in (REPO / "environments").glob("*.yaml"))
     assert main(["validate", *files]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == len(files) == 3
+    assert len(out) == len(files) == 4
     assert all(": OK: " in line for line in out)
     assert "prod (prod, single_node) in eu-west-1: 3 AZs" in "\n".join(out)
 
@@ -255,7 +255,37 @@ BAD_CASES: list[tuple[str, dict[str, Any] | str, str, str]] = [
         "drain.deadline_seconds",
         "global timeout of 90000s",
     ),
-    ("eks not yet available", edit(PROD, "topology", "eks"), "topology", "use single_node"),
+    ("eks section without the eks topology", edit(PROD, "eks", {}), "eks", "only applies with topology: eks"),
+    (
+        "public endpoint without CIDRs",
+        edit(edit(PROD, "topology", "eks"), "eks", {"endpoint_public_access": True}),
+        "eks.public_access_cidrs",
+        "is required with endpoint_public_access",
+    ),
+    (
+        "prod endpoint open to the internet",
+        edit(
+            edit(PROD, "topology", "eks"), "eks", {"endpoint_public_access": True, "public_access_cidrs": ["0.0.0.0/0"]}
+        ),
+        "eks.public_access_cidrs",
+        "opens the prod API endpoint",
+    ),
+    (
+        "node counts out of order",
+        edit(edit(PROD, "topology", "eks"), "eks", {"nodes_per_az": {"min": 3, "desired": 1, "max": 2}}),
+        "eks.nodes_per_az",
+        "min <= desired <= max",
+    ),
+    (
+        "grace period beyond the hook",
+        edit(
+            edit(edit(PROD, "topology", "eks"), "eks", {"termination_grace_period_seconds": 86400}),
+            "autoscaling.lifecycle_hook.heartbeat_timeout_seconds",
+            780,
+        ),
+        "eks.termination_grace_period_seconds",
+        "outlasts the node lifecycle hook",
+    ),
     (
         "warm pool settings while off",
         edit(DEV, "autoscaling.warm_pool", {"enabled": False, "min_size": 1}),
@@ -360,7 +390,7 @@ def test_synth_of_an_unknown_environment_is_refused(tmp_path: Path) -> None:
         timeout=60,
     )
     assert run.returncode == 1
-    assert "qa.yaml: (top level): no such environment; pick one of dev, prod, staging" in run.stderr
+    assert "qa.yaml: (top level): no such environment; pick one of dev, prod-eks, prod, staging" in run.stderr
     assert not (tmp_path / "out").exists()
 
 

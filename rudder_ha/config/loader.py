@@ -17,6 +17,7 @@ from rudder_ha.config.model import (
     AutoscalingSettings,
     DegradedModeSettings,
     DrainSettings,
+    EksSettings,
     EnvironmentConfig,
     HealthCheckSettings,
     ImagePipelineSettings,
@@ -204,7 +205,11 @@ def _build(doc: dict[str, Any], source: str) -> EnvironmentConfig:
         drain=_drain(doc.get("drain") or {}),
         alerting=_alerting(doc.get("alerting") or {}),
         image_pipeline=_image_pipeline(doc.get("image_pipeline") or {}),
-        jobsdb=_jobsdb(doc.get("jobsdb") or {}, tier),
+        # eks: every backend pod keeps its jobsdb in a sidecar, on its own EBS volume
+        jobsdb=_jobsdb(
+            doc.get("jobsdb") or {"mode": "instance"} if doc.get("topology") == "eks" else doc.get("jobsdb") or {}, tier
+        ),
+        eks=_eks(doc.get("eks") or {}) if doc.get("topology") == "eks" else None,
         degraded_mode=_degraded_mode(doc.get("degraded_mode") or {}),
     )
 
@@ -213,6 +218,29 @@ def _degraded_mode(degraded: dict[str, Any]) -> DegradedModeSettings:
     return DegradedModeSettings(
         crash_threshold=degraded.get("crash_threshold", defaults.CRASH_THRESHOLD),
         window_seconds=degraded.get("window_seconds", defaults.CRASH_WINDOW_SECONDS),
+    )
+
+
+def _eks(eks: dict[str, Any]) -> EksSettings:
+    nodes = {**defaults.EKS_NODES_PER_AZ, **(eks.get("nodes_per_az") or {})}
+    transformer_min, transformer_max = defaults.EKS_TRANSFORMER_REPLICAS
+    return EksSettings(
+        kubernetes_version=eks.get("kubernetes_version", defaults.EKS_KUBERNETES_VERSION),
+        endpoint_public_access=eks.get("endpoint_public_access", False),
+        public_access_cidrs=tuple(eks.get("public_access_cidrs", ())),
+        admin_principal_arns=tuple(eks.get("admin_principal_arns", ())),
+        node_instance_type=eks.get("node_instance_type", defaults.EKS_NODE_INSTANCE_TYPE),
+        nodes_min_per_az=nodes["min"],
+        nodes_max_per_az=nodes["max"],
+        nodes_desired_per_az=nodes["desired"],
+        node_volume_size_gib=eks.get("node_volume_size_gib", defaults.EKS_NODE_VOLUME_SIZE_GIB),
+        backend_replica_count=eks.get("backend_replica_count", defaults.EKS_BACKEND_REPLICA_COUNT),
+        termination_grace_period_seconds=eks.get(
+            "termination_grace_period_seconds", defaults.EKS_TERMINATION_GRACE_PERIOD_SECONDS
+        ),
+        transformer_min_replicas=eks.get("transformer_min_replicas", transformer_min),
+        transformer_max_replicas=eks.get("transformer_max_replicas", transformer_max),
+        jobsdb_volume_size_gib=eks.get("jobsdb_volume_size_gib", defaults.EKS_JOBSDB_VOLUME_SIZE_GIB),
     )
 
 

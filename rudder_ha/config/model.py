@@ -186,6 +186,26 @@ class JobsdbSettings:
 
 
 @dataclass(frozen=True)
+class EksSettings:
+    """The EKS topology's cluster and workload sizing."""
+
+    kubernetes_version: str
+    endpoint_public_access: bool
+    public_access_cidrs: tuple[str, ...]
+    admin_principal_arns: tuple[str, ...]
+    node_instance_type: str
+    nodes_min_per_az: int
+    nodes_max_per_az: int
+    nodes_desired_per_az: int
+    node_volume_size_gib: int
+    backend_replica_count: int
+    termination_grace_period_seconds: int
+    transformer_min_replicas: int
+    transformer_max_replicas: int
+    jobsdb_volume_size_gib: int
+
+
+@dataclass(frozen=True)
 class DrainSettings:
     """The drain-before-terminate pipeline."""
 
@@ -254,6 +274,7 @@ class EnvironmentConfig:
     image_pipeline: ImagePipelineSettings
     jobsdb: JobsdbSettings
     degraded_mode: DegradedModeSettings
+    eks: EksSettings | None = None
 
     @property
     def name_prefix(self) -> str:
@@ -273,6 +294,11 @@ class EnvironmentConfig:
             else f"{len(self.network.private_subnet_ids)} private subnets of existing {self.network.vpc_id}"
         )
         listener = "HTTP only" if self.load_balancer.http_only else self.load_balancer.ssl_policy
+        if self.eks is not None:
+            return (
+                f"{self.environment} ({self.tier}, eks {self.eks.kubernetes_version}) in {self.region}: {net}, "
+                f"{self.eks.node_instance_type} nodes, {self.eks.backend_replica_count} backend replicas, {listener}"
+            )
         return (
             f"{self.environment} ({self.tier}, {self.topology}) in {self.region}: "
             f"{net}, {self.instance.instance_type}, "

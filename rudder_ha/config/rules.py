@@ -31,10 +31,38 @@ def environment_matches_file(doc: dict[str, Any], stem: str) -> Iterator[Finding
         yield "environment", f"is {name!r} but the file is {stem}.yaml; rename the file or the environment"
 
 
-def topology_supported(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
-    """Only the single-node HA topology is implemented so far."""
-    if doc.get("topology", "single_node") == "eks":
-        yield "topology", "eks is not available in this release yet; use single_node"
+def eks_settings(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
+    """The eks section belongs to the eks topology, and its sizes and access settings must agree."""
+    eks = doc.get("eks")
+    if doc.get("topology", "single_node") != "eks":
+        if eks is not None:
+            yield "eks", "only applies with topology: eks; remove it or set topology: eks"
+        return
+    eks = eks or {}
+    public = eks.get("endpoint_public_access", False)
+    cidrs = eks.get("public_access_cidrs", [])
+    if public and not cidrs:
+        yield "eks.public_access_cidrs", "is required with endpoint_public_access; list the CIDRs allowed to reach it"
+    if cidrs and not public:
+        yield "eks.public_access_cidrs", "only applies with endpoint_public_access: true; remove it"
+    if doc.get("tier") == "prod" and "0.0.0.0/0" in cidrs:
+        yield "eks.public_access_cidrs", "opens the prod API endpoint to the internet; list your own CIDRs"
+    nodes = {**defaults.EKS_NODES_PER_AZ, **(eks.get("nodes_per_az") or {})}
+    if not nodes["min"] <= nodes["desired"] <= nodes["max"]:
+        yield "eks.nodes_per_az", f"needs min <= desired <= max (got {nodes}); fix the three numbers"
+    t_min, t_max = defaults.EKS_TRANSFORMER_REPLICAS
+    if eks.get("transformer_min_replicas", t_min) > eks.get("transformer_max_replicas", t_max):
+        yield "eks.transformer_min_replicas", "is above transformer_max_replicas; lower it or raise the maximum"
+    hook = (doc.get("autoscaling") or {}).get("lifecycle_hook") or {}
+    heartbeat = hook.get("heartbeat_timeout_seconds", defaults.LIFECYCLE_HEARTBEAT_TIMEOUT_SECONDS)
+    global_timeout = min(100 * heartbeat, 172_800)
+    grace = eks.get("termination_grace_period_seconds", defaults.EKS_TERMINATION_GRACE_PERIOD_SECONDS)
+    if grace >= global_timeout:
+        yield (
+            "eks.termination_grace_period_seconds",
+            f"{grace}s outlasts the node lifecycle hook's global timeout of {global_timeout}s, so a node could "
+            "be terminated while its backend pod still drains; lower it",
+        )
 
 
 def availability_zones(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
@@ -227,6 +255,10 @@ def drain_timings(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
 def jobsdb(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
     """prod keeps accepted events off the instance; RDS settings only mean something in rds mode."""
     db = doc.get("jobsdb") or {}
+    if doc.get("topology") == "eks":
+        if db:
+            yield "jobsdb", "does not apply to the eks topology (each backend pod keeps its own jobsdb); remove it"
+        return
     prod = doc.get("tier") == "prod"
     mode = db.get("mode", "rds" if prod else "instance")
     if prod and mode != "rds":
@@ -285,7 +317,7 @@ def reserved_tags(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
 
 RULES: tuple[Rule, ...] = (
     environment_matches_file,
-    topology_supported,
+    eks_settings,
     availability_zones,
     network_mode,
     subnet_cidrs,

@@ -8,7 +8,7 @@ heartbeats the hook, and completes it with CONTINUE only once nothing is pending
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
 from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
@@ -82,10 +82,18 @@ class DrainPipelineProps:
     region: str
     settings: DrainSettings
     kms_key_arn: str
-    asg_name: str
+    asg_names: list[str]
     target_group_arns: list[str]
     alert_topic_arn: str
     jobsdb_mode: str = "instance"
+    strategy: str = "ec2"
+    """ec2: take the instance out of its target groups and check its jobsdb through SSM (single node).
+    eks: cordon the node and evict its pods through the Kubernetes API (the eks topology)."""
+    strategy_environment: dict[str, str] = field(default_factory=dict)
+    strategy_statements: list[dict] = field(default_factory=list)
+    vpc_subnet_ids: list[str] = field(default_factory=list)
+    """Run the function in these subnets (a private EKS endpoint is reachable only from the VPC)."""
+    vpc_security_group_ids: list[str] = field(default_factory=list)
 
 
 class DrainPipeline(Construct):
@@ -119,12 +127,12 @@ class DrainPipeline(Construct):
             self,
             "rule",
             name=name,
-            description=f"Terminating lifecycle actions of {props.asg_name}",
+            description=f"Terminating lifecycle actions of {props.name_prefix}'s Auto Scaling groups",
             event_pattern=json.dumps(
                 {
                     "source": ["aws.autoscaling"],
                     "detail-type": [LIFECYCLE_DETAIL_TYPE],
-                    "detail": {"AutoScalingGroupName": [props.asg_name]},
+                    "detail": {"AutoScalingGroupName": props.asg_names},
                 }
             ),
         )
@@ -161,53 +169,32 @@ class DrainPipeline(Construct):
             point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
             deletion_protection_enabled=True,
         )
-        self.document = SsmDocument(
-            self,
-            "check_document",
-            name=f"{name}-check",
-            document_type="Command",
-            document_format="JSON",
-            content=json.dumps(drain_check_document(props.jobsdb_mode)),
-        )
         arn = f"arn:{partition}"
-        asg_arn = f"{arn}:autoscaling:{props.region}:{account}:autoScalingGroup:*:autoScalingGroupName/{props.asg_name}"
-        statements = [
+        group_arns = [
+            f"{arn}:autoscaling:{props.region}:{account}:autoScalingGroup:*:autoScalingGroupName/{group}"
+            for group in props.asg_names
+        ]
+        statements: list[dict] = [
             {
-                "Sid": "CompleteAndHeartbeatThisGroupsHook",
+                "Sid": "CompleteAndHeartbeatTheseGroupsHooks",
                 "Effect": "Allow",
                 "Action": ["autoscaling:CompleteLifecycleAction", "autoscaling:RecordLifecycleActionHeartbeat"],
-                "Resource": asg_arn,
+                "Resource": group_arns,
             },
             {
-                "Sid": "TakeOutOfThisTargetGroup",
-                "Effect": "Allow",
-                "Action": "elasticloadbalancing:DeregisterTargets",
-                "Resource": props.target_group_arns,
-            },
-            {
-                "Sid": "RunTheDrainCheckDocument",
-                "Effect": "Allow",
-                "Action": "ssm:SendCommand",
-                "Resource": f"{arn}:ssm:{props.region}:{account}:document/{self.document.name}",
-            },
-            {
-                "Sid": "OnThisEnvironmentsInstances",
-                "Effect": "Allow",
-                "Action": "ssm:SendCommand",
-                "Resource": f"{arn}:ec2:{props.region}:{account}:instance/*",
-                "Condition": {"StringEquals": {"ssm:resourceTag/environment": props.environment}},
-            },
-            {
-                # Describe/Get calls below support no resource-level permissions: "*" is the only form.
+                # Describe calls support no resource-level permissions: "*" is the only form.
                 "Sid": "ReadOnlyLookups",
                 "Effect": "Allow",
                 "Action": [
                     "autoscaling:DescribeAutoScalingGroups",
                     "autoscaling:DescribeLifecycleHooks",
                     "autoscaling:DescribeWarmPool",
-                    "elasticloadbalancing:DescribeTargetHealth",
                     "ec2:DescribeInstances",
-                    "ssm:GetCommandInvocation",
+                    *(
+                        ["elasticloadbalancing:DescribeTargetHealth", "ssm:GetCommandInvocation"]
+                        if props.strategy == "ec2"
+                        else []
+                    ),
                 ],
                 "Resource": "*",
             },
@@ -236,29 +223,66 @@ class DrainPipeline(Construct):
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                 "Resource": props.kms_key_arn,
             },
+            *props.strategy_statements,
         ]
+        environment = {
+            "DRAIN_TABLE_NAME": self.table.name,
+            "DRAIN_QUEUE_URL": self.queue.url,
+            "ALERT_TOPIC_ARN": props.alert_topic_arn,
+            "ENVIRONMENT": props.environment,
+            "DRAIN_DEADLINE_SECONDS": str(props.settings.deadline_seconds),
+            "POLL_INTERVAL_SECONDS": str(props.settings.poll_interval_seconds),
+            "ABANDON_AFTER_DEADLINE": str(props.settings.abandon_after_deadline).lower(),
+            "DRAIN_STRATEGY": props.strategy,
+            **props.strategy_environment,
+        }
+        self.document: SsmDocument | None = None
+        if props.strategy == "ec2":
+            self.document = SsmDocument(
+                self,
+                "check_document",
+                name=f"{name}-check",
+                document_type="Command",
+                document_format="JSON",
+                content=json.dumps(drain_check_document(props.jobsdb_mode)),
+            )
+            environment["DRAIN_CHECK_DOCUMENT"] = self.document.name
+            environment["SSM_COMMAND_TIMEOUT_SECONDS"] = str(SSM_COMMAND_TIMEOUT_SECONDS)
+            statements[1:1] = [
+                {
+                    "Sid": "TakeOutOfThisTargetGroup",
+                    "Effect": "Allow",
+                    "Action": "elasticloadbalancing:DeregisterTargets",
+                    "Resource": props.target_group_arns,
+                },
+                {
+                    "Sid": "RunTheDrainCheckDocument",
+                    "Effect": "Allow",
+                    "Action": "ssm:SendCommand",
+                    "Resource": f"{arn}:ssm:{props.region}:{account}:document/{self.document.name}",
+                },
+                {
+                    "Sid": "OnThisEnvironmentsInstances",
+                    "Effect": "Allow",
+                    "Action": "ssm:SendCommand",
+                    "Resource": f"{arn}:ec2:{props.region}:{account}:instance/*",
+                    "Condition": {"StringEquals": {"ssm:resourceTag/environment": props.environment}},
+                },
+            ]
         self.function = PythonFunction(
             self,
             "function",
             PythonFunctionProps(
                 name=name,
                 source="drain",
-                description="Holds terminating data-plane instances until their jobsdb is drained",
+                description="Holds terminating data-plane instances or nodes until they are drained",
                 kms_key_arn=props.kms_key_arn,
                 policy_statements=statements,
                 timeout_seconds=FUNCTION_TIMEOUT_SECONDS,
                 reserved_concurrency=5,
-                environment={
-                    "DRAIN_TABLE_NAME": self.table.name,
-                    "DRAIN_QUEUE_URL": self.queue.url,
-                    "DRAIN_CHECK_DOCUMENT": self.document.name,
-                    "ALERT_TOPIC_ARN": props.alert_topic_arn,
-                    "ENVIRONMENT": props.environment,
-                    "DRAIN_DEADLINE_SECONDS": str(props.settings.deadline_seconds),
-                    "POLL_INTERVAL_SECONDS": str(props.settings.poll_interval_seconds),
-                    "ABANDON_AFTER_DEADLINE": str(props.settings.abandon_after_deadline).lower(),
-                    "SSM_COMMAND_TIMEOUT_SECONDS": str(SSM_COMMAND_TIMEOUT_SECONDS),
-                },
+                environment=environment,
+                vpc_subnet_ids=props.vpc_subnet_ids,
+                vpc_security_group_ids=props.vpc_security_group_ids,
             ),
         )
         LambdaEventSourceMapping(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from cdktf import Fn
+from cdktf import Fn, TerraformResource
 
 
 def policy_json(document: dict) -> str:
@@ -40,3 +40,8 @@ def service_assume_role_policy(service: str, conditions: dict | None = None) -> 
     if conditions:
         statement["Condition"] = conditions
     return policy_json({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def address(resource: TerraformResource) -> str:
+    """The Terraform address (``type.name``) of a resource, as ``depends_on`` takes it."""
+    return f"{resource.terraform_resource_type}.{resource.friendly_unique_id}"

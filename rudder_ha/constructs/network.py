@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cdktf import Fn, Op, Postcondition, Precondition, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -33,6 +33,9 @@ class NetworkProps:
     settings: NetworkSettings
     log_key_arn: str
     """KMS key for the flow-log log group."""
+    public_subnet_tags: dict[str, str] = field(default_factory=dict)
+    private_subnet_tags: dict[str, str] = field(default_factory=dict)
+    """Extra subnet tags, e.g. the ``kubernetes.io/role/elb`` tags the AWS Load Balancer Controller reads."""
 
 
 class Network(Construct):
@@ -88,7 +91,7 @@ class Network(Construct):
                 availability_zone=zone,
                 cidr_block=net.public_subnet_cidrs[i],
                 map_public_ip_on_launch=False,
-                tags={"Name": f"{name}-public-{zone}", "Tier": "public"},
+                tags={"Name": f"{name}-public-{zone}", "Tier": "public", **props.public_subnet_tags},
             )
             RouteTableAssociation(self, f"public_{i}_rt", subnet_id=pub.id, route_table_id=public_rt.id)
             public.append(pub)
@@ -100,7 +103,7 @@ class Network(Construct):
                     availability_zone=zone,
                     cidr_block=net.private_subnet_cidrs[i],
                     map_public_ip_on_launch=False,
-                    tags={"Name": f"{name}-private-{zone}", "Tier": "private"},
+                    tags={"Name": f"{name}-private-{zone}", "Tier": "private", **props.private_subnet_tags},
                 )
             )
 

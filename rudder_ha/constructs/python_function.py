@@ -13,11 +13,13 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.lambda_function import (
     LambdaFunction,
     LambdaFunctionDeadLetterConfig,
     LambdaFunctionEnvironment,
     LambdaFunctionTracingConfig,
+    LambdaFunctionVpcConfig,
 )
 from constructs import Construct
 
@@ -76,6 +78,9 @@ class PythonFunctionProps:
     memory_mb: int = 256
     reserved_concurrency: int = 5
     log_retention_days: int = 365
+    vpc_subnet_ids: list[str] = field(default_factory=list)
+    """Run inside the VPC (only when the function must reach something private)."""
+    vpc_security_group_ids: list[str] = field(default_factory=list)
     dead_letter_queue_arn: str | None = None
     """An SQS queue, encrypted with ``kms_key_arn``, for failed asynchronous invocations."""
 
@@ -150,6 +155,14 @@ class PythonFunction(Construct):
             role=self.role.id,
             policy=policy_json({"Version": "2012-10-17", "Statement": statements}),
         )
+        if props.vpc_subnet_ids:
+            # Network interfaces in the VPC; the managed policy is what Lambda documents for this.
+            IamRolePolicyAttachment(
+                self,
+                "vpc_access",
+                role=self.role.name,
+                policy_arn="arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+            )
         self.function = LambdaFunction(
             self,
             "function",
@@ -167,6 +180,11 @@ class PythonFunction(Construct):
             kms_key_arn=props.kms_key_arn,
             environment=LambdaFunctionEnvironment(variables=props.environment) if props.environment else None,
             tracing_config=LambdaFunctionTracingConfig(mode="Active"),
+            vpc_config=LambdaFunctionVpcConfig(
+                subnet_ids=props.vpc_subnet_ids, security_group_ids=props.vpc_security_group_ids
+            )
+            if props.vpc_subnet_ids
+            else None,
             dead_letter_config=LambdaFunctionDeadLetterConfig(target_arn=props.dead_letter_queue_arn)
             if props.dead_letter_queue_arn
             else None,

@@ -19,7 +19,7 @@ class EnvironmentStack(TerraformStack):
     """Base of the per-environment stacks: provider pinned to the environment's region and accounts,
     default tags, and S3 remote state with encryption and S3-native locking."""
 
-    def __init__(self, scope: Construct, id_: str, config: EnvironmentConfig) -> None:
+    def __init__(self, scope: Construct, id_: str, config: EnvironmentConfig, state_key: str | None = None) -> None:
         super().__init__(scope, id_)
         self.config = config
         AwsProvider(
@@ -32,7 +32,7 @@ class EnvironmentStack(TerraformStack):
         backend = S3Backend(
             self,
             bucket=config.state.bucket,
-            key=config.state.key,
+            key=state_key or config.state.key,
             region=config.state.region,
             encrypt=True,
             kms_key_id=config.state.kms_key_id,

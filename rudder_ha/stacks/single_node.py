@@ -15,7 +15,7 @@ from rudder_ha.constructs.instance_artifacts import InstanceArtifacts, InstanceA
 from rudder_ha.constructs.instance_role import InstanceRole, InstanceRoleProps
 from rudder_ha.constructs.jobsdb_database import JobsdbDatabase, JobsdbDatabaseProps
 from rudder_ha.constructs.load_balancer import DataPlaneLoadBalancer, DataPlaneLoadBalancerProps
-from rudder_ha.constructs.naming import console_url
+from rudder_ha.constructs.naming import address, console_url
 from rudder_ha.constructs.network import Network, NetworkProps
 from rudder_ha.constructs.single_node_group import SingleNodeGroup, SingleNodeGroupProps
 from rudder_ha.image_component import bake_settings
@@ -102,12 +102,8 @@ class SingleNodeStack(EnvironmentStack):
         self.load_balancer.allow_to(self.data_plane.security_group.id)
         self.artifacts.grant_read(self.instance_role.role.name)
         # The first boot needs the bundle in place.
-        bundle_object = self.artifacts.bundle_object
         group = self.data_plane.group
-        group.depends_on = [
-            *(group.depends_on or []),
-            f"{bundle_object.terraform_resource_type}.{bundle_object.friendly_unique_id}",
-        ]
+        group.depends_on = [*(group.depends_on or []), address(self.artifacts.bundle_object)]
         if self.jobsdb is not None:
             self.jobsdb.allow_from(self.data_plane.security_group.id)
             self.instance_role.allow_jobsdb(
@@ -138,7 +134,7 @@ class SingleNodeStack(EnvironmentStack):
                 region=config.region,
                 settings=config.drain,
                 kms_key_arn=self.key.arn,
-                asg_name=self.data_plane.group_name,
+                asg_names=[self.data_plane.group_name],
                 target_group_arns=[self.load_balancer.target_group.arn],
                 alert_topic_arn=self.alerting.topic_arn,
                 jobsdb_mode=config.jobsdb.mode,
@@ -187,8 +183,7 @@ class SingleNodeStack(EnvironmentStack):
         )
         # The launch template's resolve:ssm: image id is checked when the template is created, and
         # the group launches from it: both wait until the first build has written the parameter.
-        built = self.image_pipeline.image
-        image = f"{built.terraform_resource_type}.{built.friendly_unique_id}"
+        image = address(self.image_pipeline.image)
         for resource in (self.data_plane.launch_template, self.data_plane.group):
             resource.depends_on = [*(resource.depends_on or []), image]
         TerraformOutput(
