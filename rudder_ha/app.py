@@ -12,6 +12,7 @@ from cdktf import App
 
 from rudder_ha.config.model import EnvironmentConfig
 from rudder_ha.stacks.eks_cluster import EksClusterStack
+from rudder_ha.stacks.eks_workload import EksWorkloadStack
 from rudder_ha.stacks.single_node import SingleNodeStack
 
 
@@ -22,6 +23,7 @@ def build_app(configs: Sequence[EnvironmentConfig], outdir: Path) -> tuple[App, 
     for config in configs:
         if config.topology == "eks":
             names.append(EksClusterStack(app, config).node.id)
+            names.append(EksWorkloadStack(app, config).node.id)
         else:
             names.append(SingleNodeStack(app, config).node.id)
     return app, names

@@ -15,7 +15,9 @@ Environment variables (details in :mod:`drain_config`):
 
 * ``DRAIN_TABLE_NAME`` - DynamoDB table (pk ``pk`` string, TTL ``expires_at``). Required.
 * ``DRAIN_QUEUE_URL`` - the trigger queue, for continuation messages. Required.
-* ``DRAIN_CHECK_DOCUMENT`` - SSM document running the on-node check. Required.
+* ``DRAIN_STRATEGY`` - ``ec2`` (default: target groups + on-node check) or ``eks`` (cordon and
+  evict the node's pods; see README.md for its ``EKS_*`` variables).
+* ``DRAIN_CHECK_DOCUMENT`` - SSM document running the on-node check. Required with ``ec2``.
 * ``ALERT_TOPIC_ARN`` - SNS topic for deadline / completion alerts. Required.
 * ``ENVIRONMENT`` - environment name put in alerts. Required.
 * ``DRAIN_DEADLINE_SECONDS`` - alert once a drain runs longer (default 3600).
