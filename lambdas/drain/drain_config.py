@@ -42,6 +42,22 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
 
 
+def read_integer(env: Mapping[str, str], problems: list[str], name: str, default: int, low: int, high: int) -> int:
+    """An integer setting in ``low..high``; a missing one is ``default``, a bad one is noted in ``problems``."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        problems.append(f"{name} must be an integer, got {raw!r}")
+        return default
+    if not low <= value <= high:
+        problems.append(f"{name} must be between {low} and {high}, got {value}")
+        return default
+    return value
+
+
 class ConfigError(ValueError):
     """The function's environment is incomplete or invalid (a deployment error, never retried away)."""
 
@@ -97,18 +113,7 @@ class DrainConfig:
             return value
 
         def integer(name: str, default: int, low: int, high: int) -> int:
-            raw = env.get(name, "").strip()
-            if not raw:
-                return default
-            try:
-                value = int(raw)
-            except ValueError:
-                problems.append(f"{name} must be an integer, got {raw!r}")
-                return default
-            if not low <= value <= high:
-                problems.append(f"{name} must be between {low} and {high}, got {value}")
-                return default
-            return value
+            return read_integer(env, problems, name, default, low, high)
 
         def boolean(name: str, default: bool) -> bool:
             raw = env.get(name)

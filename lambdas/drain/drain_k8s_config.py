@@ -28,7 +28,7 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from drain_config import ConfigError
+from drain_config import ConfigError, read_integer
 from drain_k8s_client import decode_ca
 
 STRATEGY_EC2 = "ec2"
@@ -61,18 +61,7 @@ class EksSettings:
         problems: list[str] = []
 
         def integer(name: str, default: int, low: int, high: int) -> int:
-            raw = env.get(name, "").strip()
-            if not raw:
-                return default
-            try:
-                value = int(raw)
-            except ValueError:
-                problems.append(f"{name} must be an integer, got {raw!r}")
-                return default
-            if not low <= value <= high:
-                problems.append(f"{name} must be between {low} and {high}, got {value}")
-                return default
-            return value
+            return read_integer(env, problems, name, default, low, high)
 
         cluster = env.get("EKS_CLUSTER_NAME", "").strip()
         if not cluster:
