@@ -5,7 +5,6 @@ The data plane's Kubernetes workloads live in a separate stack, so they plan aga
 
 from __future__ import annotations
 
-from cdktf import TerraformOutput
 from cdktf_cdktf_provider_aws.eks_access_entry import EksAccessEntry
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
@@ -170,5 +169,4 @@ class EksClusterStack(EnvironmentStack):
             "node_group_asgs": (self.node_groups.asg_names, "Auto Scaling groups held by the node-drain hook"),
             "alert_topic_arn": (self.alert_topic.arn, "Drain alerts"),
         }
-        for key, (value, description) in outputs.items():
-            TerraformOutput(self, key, value=value, description=description)
+        self.add_outputs(outputs)

@@ -22,7 +22,7 @@ import re
 from typing import Any
 
 import yaml
-from cdktf import Fn, TerraformOutput, TerraformResource
+from cdktf import Fn, TerraformResource
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_eks_cluster import DataAwsEksCluster
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
@@ -505,5 +505,4 @@ class EksWorkloadStack(EnvironmentStack):
                 "The Load Balancer Controller's Pod Identity role",
             ),
         }
-        for key, (value, description) in outputs.items():
-            TerraformOutput(self, key, value=value, description=description)
+        self.add_outputs(outputs)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from cdktf import S3Backend, TerraformStack
+from typing import Any
+
+from cdktf import S3Backend, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
@@ -39,3 +41,8 @@ class EnvironmentStack(TerraformStack):
         )
         # Terraform >= 1.10 locks with a lock file next to the state; cdktf 0.21 predates the setting.
         backend.add_override("use_lockfile", True)
+
+    def add_outputs(self, outputs: dict[str, tuple[Any, str]]) -> None:
+        """One Terraform output per ``name: (value, description)``."""
+        for name, (value, description) in outputs.items():
+            TerraformOutput(self, name, value=value, description=description)

@@ -221,5 +221,4 @@ class SingleNodeStack(EnvironmentStack):
             "alert_topic_arn": (self.alerting.topic_arn, "SNS topic every alarm and drain message goes to"),
             "dashboard_url": (self.dashboard.console_url, "The environment's CloudWatch operations dashboard"),
         }
-        for key, (value, description) in outputs.items():
-            TerraformOutput(self, key, value=value, description=description)
+        self.add_outputs(outputs)
