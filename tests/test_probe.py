@@ -213,11 +213,13 @@ def test_connection_refused_is_down_without_latency(
 def test_timeout_is_down_and_bounded_by_the_probe_timeout(
     probe: SimpleNamespace, aws: None, rudder: LocalReceiver
 ) -> None:
-    rudder.set_default(Reply.hang(3.0))
+    rudder.set_default(Reply.hang(30.0))
     started = time.monotonic()
     result = probe.handler.handler({}, None)
     elapsed = time.monotonic() - started
-    assert 0.25 < elapsed < 1.0
+    # Gives up after the 0.3 s probe timeout, never waits for the server's 30 s; the rest of the margin
+    # is boto3 client creation and the PutMetricData call, which take seconds on a loaded CI machine.
+    assert 0.25 < elapsed < 5.0
     assert published() == {"Up": 0.0, "Degraded": 0.0}
     assert result["reasons"] == ["no answer: timeout"]
 
