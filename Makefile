@@ -21,14 +21,21 @@ export BC_SKIP_MAPPING := TRUE
 
 ENV ?=
 
-.PHONY: help install postgres-server synth test lint bench deploy diff clean
+.PHONY: help install postgres-server synth test lint bench deploy diff pulumi-preview pulumi-up clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
 
+CHECKOV_VENV := tools/checkov/.venv
+
 $(BIN)/.synced: Pipfile.lock
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check "pipenv==$(PIPENV_VERSION)"
 	$(PYTHON) -m pipenv sync --dev
+	touch $@
+
+# checkov in its own locked virtualenv (its pins clash with pulumi's and moto's in one resolution).
+$(CHECKOV_VENV)/.synced: tools/checkov/Pipfile.lock $(BIN)/.synced
+	cd tools/checkov && $(PYTHON) -m pipenv sync
 	touch $@
 
 # cloud-init's own JSON schema for cloud-config, taken from Debian's cloud-init package (the tests
@@ -53,7 +60,7 @@ lint: $(BIN)/.synced
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(BIN)/.synced $(CLOUD_INIT_SCHEMA) postgres-server lint
+test: $(BIN)/.synced $(CHECKOV_VENV)/.synced $(CLOUD_INIT_SCHEMA) postgres-server lint
 	CLOUD_INIT_SCHEMA=$(CLOUD_INIT_SCHEMA) RUDDER_HA_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest
 
 bench: $(BIN)/.synced
@@ -65,6 +72,15 @@ node_modules/.package-lock.json: package-lock.json
 deploy diff: $(BIN)/.synced node_modules/.package-lock.json
 	@test -n "$(ENV)" || { echo "usage: make $@ ENV=<environment>"; exit 2; }
 	RUDDER_HA_ENVIRONMENTS=$(ENV) npx cdktf $@ rudder-ha-$(ENV)
+
+# The Pulumi front end (same environments, Lambdas and instance bundle): needs the Pulumi CLI and AWS
+# credentials. State goes to the environment's state bucket under pulumi/ (python -m rudder_ha pulumi-backend).
+pulumi-preview pulumi-up: $(BIN)/.synced
+	@test -n "$(ENV)" || { echo "usage: make $@ ENV=<environment>"; exit 2; }
+	@command -v pulumi >/dev/null || { echo "$@: the Pulumi CLI is not installed (see README, Deploying with Pulumi)"; exit 2; }
+	backend="$$($(BIN)/python -m rudder_ha pulumi-backend $(ENV))" && eval "$$backend" && \
+	  pulumi -C pulumi-program stack select --create --secrets-provider "$$PULUMI_SECRETS_PROVIDER" $(ENV) && \
+	  pulumi -C pulumi-program $(patsubst pulumi-%,%,$@) --stack $(ENV)
 
 clean:
 	rm -rf cdktf.out $(BUILD) .pytest_cache .ruff_cache

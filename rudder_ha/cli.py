@@ -1,4 +1,5 @@
-"""Command line: ``validate`` environment files, ``synth`` their stacks, print a failover timeline (``rto``).
+"""Command line: ``validate`` environment files, ``synth`` their stacks, print a failover timeline (``rto``)
+and where a Pulumi stack keeps its state (``pulumi-backend``).
 
 Every command validates first and imports cdktf only once the configuration is known to be good,
 so a bad file is refused in well under a second, with no traceback and nothing written.
@@ -77,16 +78,34 @@ def _synth(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rto(args: argparse.Namespace) -> int:
+def _one_environment(args: argparse.Namespace) -> EnvironmentConfig | None:
+    """The environment named by ``args.environment``, or None once its problems are printed."""
     try:
         (config,) = select_environments([args.environment], Path(args.environments_dir))
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
+        return None
+    return config
+
+
+def _rto(args: argparse.Namespace) -> int:
+    config = _one_environment(args)
+    if config is None:
         return 1
     from rudder_ha.rto import render, timeline
 
     print(render(timeline(config)))
+    return 0
+
+
+def _pulumi_backend(args: argparse.Namespace) -> int:
+    config = _one_environment(args)
+    if config is None:
+        return 1
+    from rudder_ha.pulumi_backend import pulumi_backend
+
+    print(pulumi_backend(config).shell())
     return 0
 
 
@@ -106,6 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     rto.add_argument("environment", metavar="ENV")
     rto.add_argument("--environments-dir", default=str(ENVIRONMENTS_DIR), help="where the *.yaml files are")
     rto.set_defaults(run=_rto)
+    backend = sub.add_parser("pulumi-backend", help="print the Pulumi state backend and secrets provider of ENV")
+    backend.add_argument("environment", metavar="ENV")
+    backend.add_argument("--environments-dir", default=str(ENVIRONMENTS_DIR), help="where the *.yaml files are")
+    backend.set_defaults(run=_pulumi_backend)
     return parser
 
 

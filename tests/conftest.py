@@ -79,3 +79,21 @@ def only(stack: dict[str, Any], kind: str, within: str = "") -> dict[str, Any]:
 
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+
+@pytest.fixture(scope="session")
+def pulumi_runs(shipped_configs: list[EnvironmentConfig]) -> dict[str, Any]:
+    """The Pulumi program run once per shipped single-node environment under in-process mocks.
+
+    Maps environment -> :class:`tests.support.pulumi_mocks.RecordingMocks` (what was registered).
+    """
+    from rudder_ha.pulumi_program import build
+    from tests.support.pulumi_mocks import run_program
+
+    runs = {}
+    for config in shipped_configs:
+        if config.topology == "single_node":
+            runs[config.environment] = run_program(
+                lambda config=config: build(config), stack=config.environment, region=config.region
+            )
+    return runs

@@ -6,7 +6,6 @@ import fnmatch
 import json
 import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,8 @@ from tests.conftest import SynthOutput
 
 pytestmark = pytest.mark.synth
 SKIPS_FILE = Path(__file__).with_name("checkov_skips.yaml")
+CHECKOV = Path(__file__).resolve().parents[1] / "tools" / "checkov" / ".venv" / "bin" / "checkov"
+"""checkov has its own locked virtualenv: its pins cannot share one resolution with pulumi and moto."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,8 @@ def skips() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def findings(synth: SynthOutput) -> list[Finding]:
-    checkov = Path(sys.executable).with_name("checkov")
+    checkov = CHECKOV
+    assert checkov.is_file(), f"{checkov} is missing: `make test` installs it (tools/checkov/Pipfile)"
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false", "LOG_LEVEL": "ERROR"}
     run = subprocess.run(
         [

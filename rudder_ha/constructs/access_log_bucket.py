@@ -10,6 +10,7 @@ from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from constructs import Construct
 
 from rudder_ha.constructs.private_bucket import PrivateBucketProps, add_private_bucket
+from rudder_ha.specs import access_log_bucket as spec
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,7 @@ class AccessLogBucketProps:
 
     name_prefix: str
     retention_days: int
-    log_prefix: str = "alb"
+    log_prefix: str = spec.DEFAULT_LOG_PREFIX
     force_destroy: bool = False
 
 
@@ -34,27 +35,14 @@ class AccessLogBucket(Construct):
         self.log_prefix = props.log_prefix
 
         def delivery(bucket: S3Bucket) -> list[dict]:
-            objects = f"{bucket.arn}/{props.log_prefix}/AWSLogs/{account.account_id}/*"
-            return [
-                {
-                    "Sid": sid,
-                    "Effect": "Allow",
-                    "Principal": principal,
-                    "Action": "s3:PutObject",
-                    "Resource": objects,
-                }
-                for sid, principal in (
-                    ("ElbAccountDelivers", {"AWS": elb_account.arn}),
-                    ("LogDeliveryServiceDelivers", {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}),
-                )
-            ]
+            return spec.delivery_statements(bucket.arn, props.log_prefix, account.account_id, elb_account.arn)
 
         self.bucket = add_private_bucket(
             self,
             PrivateBucketProps(
-                bucket_prefix=f"{props.name_prefix}-alb-logs-",
-                lifecycle_rule_id="expire-access-logs",
-                noncurrent_days=7,
+                bucket_prefix=spec.bucket_prefix(props.name_prefix),
+                lifecycle_rule_id=spec.LIFECYCLE_RULE_ID,
+                noncurrent_days=spec.NONCURRENT_DAYS,
                 expiration_days=props.retention_days,
                 force_destroy=props.force_destroy,
             ),

@@ -11,6 +11,7 @@ from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
 from rudder_ha.constructs.naming import policy_json
+from rudder_ha.specs import encryption_key as spec
 
 
 @dataclass(frozen=True)
@@ -19,8 +20,8 @@ class EncryptionKeyProps:
 
     name_prefix: str
     region: str
-    deletion_window_days: int = 30
-    service_principals: tuple[str, ...] = ("logs", "cloudwatch", "events", "sns")
+    deletion_window_days: int = spec.DEFAULT_DELETION_WINDOW_DAYS
+    service_principals: tuple[str, ...] = spec.DEFAULT_SERVICE_PRINCIPALS
     """Services (short names, e.g. ``logs``, ``sns``) allowed to use the key in this account."""
 
 
@@ -31,47 +32,19 @@ class EncryptionKey(Construct):
         super().__init__(scope, id_)
         self.account = DataAwsCallerIdentity(self, "account")
         self.partition = DataAwsPartition(self, "partition")
-        account_root = f"arn:{self.partition.partition}:iam::{self.account.account_id}:root"
-        statements: list[dict] = [
-            {
-                "Sid": "AccountAdministers",
-                "Effect": "Allow",
-                "Principal": {"AWS": account_root},
-                "Action": "kms:*",
-                "Resource": "*",
-            }
-        ]
-        for service in props.service_principals:
-            principal = f"logs.{props.region}.amazonaws.com" if service == "logs" else f"{service}.amazonaws.com"
-            statement: dict = {
-                "Sid": f"{service.capitalize()}UsesKey",
-                "Effect": "Allow",
-                "Principal": {"Service": principal},
-                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
-                "Resource": "*",
-            }
-            if service == "logs":
-                statement["Condition"] = {
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": (
-                            f"arn:{self.partition.partition}:logs:{props.region}:{self.account.account_id}:*"
-                        )
-                    }
-                }
-            elif service != "cloudwatch":
-                # CloudWatch alarms publishing to an encrypted topic call KMS without a source-account
-                # context, so that statement stays unconditioned (AWS's own example key policy).
-                statement["Condition"] = {"StringEquals": {"aws:SourceAccount": self.account.account_id}}
-            statements.append(statement)
         self.key = KmsKey(
             self,
             "key",
-            description=f"{props.name_prefix}: logs, queues, topics and tables",
+            description=spec.description(props.name_prefix),
             enable_key_rotation=True,
             deletion_window_in_days=props.deletion_window_days,
-            policy=policy_json({"Version": "2012-10-17", "Statement": statements}),
+            policy=policy_json(
+                spec.key_policy(
+                    self.partition.partition, self.account.account_id, props.region, props.service_principals
+                )
+            ),
         )
-        KmsAlias(self, "alias", name=f"alias/{props.name_prefix}", target_key_id=self.key.key_id)
+        KmsAlias(self, "alias", name=spec.alias_name(props.name_prefix), target_key_id=self.key.key_id)
 
     @property
     def arn(self) -> str:

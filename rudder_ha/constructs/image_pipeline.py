@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -43,18 +42,28 @@ from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from constructs import Construct
 
-from rudder_ha.config.defaults import AMI_SSM_PARAMETER, BAKED_AMI_PARAMETER
 from rudder_ha.config.model import ImagePipelineSettings, InstanceSettings, RudderSettings
 from rudder_ha.constructs.naming import service_assume_role_policy
-from rudder_ha.constructs.single_node_group import ROOT_DEVICE
-from rudder_ha.image_component import component_documents, semantic_version
+from rudder_ha.image_component import component_documents
+from rudder_ha.specs import image_pipeline as spec
+from rudder_ha.specs.image_pipeline import (
+    BUILD_LOG_RETENTION_DAYS,
+    IMAGE_BUILD_TIMEOUT,
+    IMAGE_TESTS_TIMEOUT_MINUTES,
+    MANAGED_POLICIES,
+)
+from rudder_ha.specs.instance_role import managed_policy_arn
+from rudder_ha.specs.single_node_group import ROOT_DEVICE
 
-BUILD_LOG_RETENTION_DAYS = 365  # a year of build history; CIS AWS 3.x / checkov CKV_AWS_338
-IMAGE_TESTS_TIMEOUT_MINUTES = 60
-IMAGE_BUILD_TIMEOUT = "2h"
-"""dnf, three image pulls, the AMI snapshot and a test instance; Terraform waits this long on first apply."""
-MANAGED_POLICIES = ("EC2InstanceProfileForImageBuilder", "AmazonSSMManagedInstanceCore")
-"""All the build instance needs: Image Builder's own agent and logs, and Session Manager (SSM) to run it."""
+__all__ = [
+    "BUILD_LOG_RETENTION_DAYS",
+    "IMAGE_BUILD_TIMEOUT",
+    "IMAGE_TESTS_TIMEOUT_MINUTES",
+    "MANAGED_POLICIES",
+    "DataPlaneImagePipeline",
+    "DataPlaneImagePipelineProps",
+    "terraform_literal",
+]
 
 
 def terraform_literal(text: str) -> str:
@@ -105,7 +114,7 @@ class DataPlaneImagePipeline(Construct):
 
     def __init__(self, scope: Construct, id_: str, props: DataPlaneImagePipelineProps) -> None:
         super().__init__(scope, id_)
-        name = f"{props.name_prefix}-data-plane"
+        name = spec.pipeline_name(props.name_prefix)
         partition = DataAwsPartition(self, "partition").partition
         replace_first = TerraformResourceLifecycle(create_before_destroy=True)
         tags = dict(props.tags)
@@ -114,10 +123,10 @@ class DataPlaneImagePipeline(Construct):
         self.components = [
             ImagebuilderComponent(
                 self,
-                f"component_{doc.key.replace('-', '_')}",
-                name=f"{props.name_prefix}-{doc.key}",
+                spec.component_id(doc),
+                name=spec.component_name(props.name_prefix, doc),
                 description=doc.description,
-                platform="Linux",
+                platform=spec.PLATFORM,
                 version=doc.version,
                 data=terraform_literal(doc.data),
                 kms_key_id=props.kms_key_arn,
@@ -127,35 +136,18 @@ class DataPlaneImagePipeline(Construct):
         ]
 
         inst = props.instance
-        parent_image = f"ssm:{AMI_SSM_PARAMETER[inst.architecture]}"
-        volume = {
-            "device_name": ROOT_DEVICE,
-            "volume_type": "gp3",
-            "volume_size": inst.root_volume_size_gib,
-            "iops": inst.root_volume_iops,
-            "throughput": inst.root_volume_throughput_mibps,
-            "kms_key_id": inst.ebs_kms_key_arn,
-        }
         self.recipe = ImagebuilderImageRecipe(
             self,
             "recipe",
             name=name,
-            description="rudder-server, rudder-transformer and the jobsdb tooling on Amazon Linux 2023",
-            version=semantic_version(parent_image, json.dumps(volume), *(doc.data for doc in documents)),
-            parent_image=parent_image,
+            description=spec.RECIPE_DESCRIPTION,
+            version=spec.recipe_version(inst, documents),
+            parent_image=spec.parent_image(inst),
             component=[ImagebuilderImageRecipeComponent(component_arn=c.arn) for c in self.components],
             block_device_mapping=[
                 ImagebuilderImageRecipeBlockDeviceMapping(
                     device_name=ROOT_DEVICE,
-                    ebs=ImagebuilderImageRecipeBlockDeviceMappingEbs(
-                        volume_type="gp3",
-                        volume_size=inst.root_volume_size_gib,
-                        iops=inst.root_volume_iops,
-                        throughput=inst.root_volume_throughput_mibps,
-                        encrypted="true",
-                        kms_key_id=inst.ebs_kms_key_arn,
-                        delete_on_termination="true",
-                    ),
+                    ebs=ImagebuilderImageRecipeBlockDeviceMappingEbs(**spec.recipe_volume(inst)),
                 )
             ],
             lifecycle=replace_first,
@@ -164,81 +156,73 @@ class DataPlaneImagePipeline(Construct):
         self.role = IamRole(
             self,
             "role",
-            name=f"{props.name_prefix}-image-builder",
-            description="rudder-ha image build and test instances",
-            assume_role_policy=service_assume_role_policy("ec2.amazonaws.com"),
+            name=spec.builder_name(props.name_prefix),
+            description=spec.ROLE_DESCRIPTION,
+            assume_role_policy=service_assume_role_policy(spec.BUILD_SERVICE),
         )
         for policy in MANAGED_POLICIES:
             IamRolePolicyAttachment(
                 self,
                 f"policy_{policy}",
                 role=self.role.name,
-                policy_arn=f"arn:{partition}:iam::aws:policy/{policy}",
+                policy_arn=managed_policy_arn(partition, policy),
             )
         self.profile = IamInstanceProfile(
-            self, "profile", name=f"{props.name_prefix}-image-builder", role=self.role.name
+            self, "profile", name=spec.builder_name(props.name_prefix), role=self.role.name
         )
 
         self.security_group = SecurityGroup(
             self,
             "sg",
-            name=f"{props.name_prefix}-image-builder",
-            description=f"{props.name_prefix} image build instances: no inbound traffic",
+            name=spec.builder_name(props.name_prefix),
+            description=spec.security_group_description(props.name_prefix),
             vpc_id=props.vpc_id,
-            tags={"Name": f"{props.name_prefix}-image-builder"},
+            tags={"Name": spec.builder_name(props.name_prefix)},
         )
         VpcSecurityGroupEgressRule(
             self,
             "egress_https",
             security_group_id=self.security_group.id,
-            cidr_ipv4="0.0.0.0/0",
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            description="dnf repositories, container registries, Image Builder and SSM endpoints",
+            **spec.EGRESS,
+            description=spec.EGRESS_DESCRIPTION,
         )
 
         self.infrastructure = ImagebuilderInfrastructureConfiguration(
             self,
             "infrastructure",
             name=name,
-            description="private subnet, HTTPS egress only, IMDSv2, no key pair",
+            description=spec.INFRASTRUCTURE_DESCRIPTION,
             instance_profile_name=self.profile.name,
             instance_types=[props.settings.build_instance_type],
             subnet_id=props.subnet_id,
             security_group_ids=[self.security_group.id],
             instance_metadata_options=ImagebuilderInfrastructureConfigurationInstanceMetadataOptions(
-                http_tokens="required", http_put_response_hop_limit=1
+                **spec.METADATA_OPTIONS
             ),
             terminate_instance_on_failure=True,
-            resource_tags={**tags, "Name": f"{props.name_prefix}-image-builder"},
+            resource_tags=spec.build_instance_tags(props.name_prefix, tags),
         )
 
-        self.ami_parameter = BAKED_AMI_PARAMETER.format(environment=props.environment)
+        self.ami_parameter = spec.ami_parameter(props.environment)
         self.distribution = ImagebuilderDistributionConfiguration(
             self,
             "distribution",
             name=name,
-            description=f"AMI id to {self.ami_parameter}",
+            description=spec.distribution_description(props.environment),
             distribution=[
                 ImagebuilderDistributionConfigurationDistribution(
                     region=props.region,
                     ami_distribution_configuration=(
                         ImagebuilderDistributionConfigurationDistributionAmiDistributionConfiguration(
-                            name=f"{name}-{{{{ imagebuilder:buildDate }}}}",
-                            description=f"{props.name_prefix} data plane ({props.rudder.backend_image})",
+                            name=spec.ami_name(name),
+                            description=spec.ami_description(props.name_prefix, props.rudder),
                             kms_key_id=inst.ebs_kms_key_arn,
-                            ami_tags={
-                                **tags,
-                                "Name": name,
-                                "rudder-ha:backend-image": props.rudder.backend_image,
-                                "rudder-ha:transformer-image": props.rudder.transformer_image,
-                            },
+                            ami_tags=spec.ami_tags(name, props.rudder, tags),
                         )
                     ),
                     ssm_parameter_configuration=[
                         ImagebuilderDistributionConfigurationDistributionSsmParameterConfiguration(
-                            parameter_name=self.ami_parameter, data_type="aws:ec2:image"
+                            parameter_name=self.ami_parameter, data_type=spec.AMI_DATA_TYPE
                         )
                     ],
                 )
@@ -249,14 +233,14 @@ class DataPlaneImagePipeline(Construct):
         self.build_logs = CloudwatchLogGroup(
             self,
             "build_logs",
-            name=f"/aws/imagebuilder/{name}",
+            name=spec.build_log_group(name),
             retention_in_days=BUILD_LOG_RETENTION_DAYS,
             kms_key_id=props.kms_key_arn,
         )
         self.pipeline_logs = CloudwatchLogGroup(
             self,
             "pipeline_logs",
-            name=f"/aws/imagebuilder/pipeline/{name}",
+            name=spec.pipeline_log_group(name),
             retention_in_days=BUILD_LOG_RETENTION_DAYS,
             kms_key_id=props.kms_key_arn,
         )
@@ -265,7 +249,7 @@ class DataPlaneImagePipeline(Construct):
             self,
             "pipeline",
             name=name,
-            description=f"{props.name_prefix} data-plane AMI, rebuilt on schedule with the newest Amazon Linux",
+            description=spec.pipeline_description(props.name_prefix),
             image_recipe_arn=self.recipe.arn,
             infrastructure_configuration_arn=self.infrastructure.arn,
             distribution_configuration_arn=self.distribution.arn,
@@ -273,13 +257,13 @@ class DataPlaneImagePipeline(Construct):
             # "dependency updates" Image Builder could detect.
             schedule=ImagebuilderImagePipelineSchedule(
                 schedule_expression=props.settings.schedule,
-                pipeline_execution_start_condition="EXPRESSION_MATCH_ONLY",
+                pipeline_execution_start_condition=spec.SCHEDULE_START_CONDITION,
             ),
             image_tests_configuration=ImagebuilderImagePipelineImageTestsConfiguration(
                 image_tests_enabled=True, timeout_minutes=IMAGE_TESTS_TIMEOUT_MINUTES
             ),
             enhanced_image_metadata_enabled=True,
-            status="ENABLED",
+            status=spec.PIPELINE_STATUS,
             depends_on=[self.pipeline_logs, self.build_logs],
         )
 

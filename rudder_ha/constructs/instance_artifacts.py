@@ -14,12 +14,11 @@ from constructs import Construct
 
 from rudder_ha.constructs.naming import policy_json
 from rudder_ha.constructs.private_bucket import PrivateBucketProps, add_private_bucket
-from rudder_ha.instance_bundle import KEY_PREFIX, InstanceBundle
+from rudder_ha.instance_bundle import InstanceBundle
+from rudder_ha.specs import instance_artifacts as spec
+from rudder_ha.specs.instance_artifacts import artifacts_parameter
 
-
-def artifacts_parameter(environment: str) -> str:
-    """The SSM parameter naming the artifacts bucket (read by ``ami/bootstrap.sh``)."""
-    return f"/rudder-ha/{environment}/artifacts-bucket"
+__all__ = ["InstanceArtifacts", "InstanceArtifactsProps", "artifacts_parameter"]
 
 
 @dataclass(frozen=True)
@@ -45,9 +44,9 @@ class InstanceArtifacts(Construct):
         self.bucket = add_private_bucket(
             self,
             PrivateBucketProps(
-                bucket_prefix=f"{props.name_prefix}-artifacts-",
-                lifecycle_rule_id="expire-old-versions",
-                noncurrent_days=90,
+                bucket_prefix=spec.bucket_prefix(props.name_prefix),
+                lifecycle_rule_id=spec.LIFECYCLE_RULE_ID,
+                noncurrent_days=spec.NONCURRENT_DAYS,
                 kms_key_arn=props.kms_key_arn,
             ),
         )
@@ -59,15 +58,15 @@ class InstanceArtifacts(Construct):
             key=props.bundle.key,
             source=asset.path,
             kms_key_id=props.kms_key_arn,
-            content_type="application/gzip",
+            content_type=spec.BUNDLE_CONTENT_TYPE,
         )
         self.parameter = SsmParameter(
             self,
             "bucket_name",
             name=artifacts_parameter(props.environment),
-            type="SecureString",
+            type=spec.PARAMETER_TYPE,
             key_id=props.kms_key_arn,
-            description=f"{props.name_prefix}: bucket holding the instance bundle",
+            description=spec.parameter_description(props.name_prefix),
             value=self.bucket.bucket,
         )
 
@@ -78,38 +77,10 @@ class InstanceArtifacts(Construct):
             self,
             "instance_read",
             role=role_name,
-            name="read-instance-bundle",
+            name=spec.READ_POLICY_NAME,
             policy=policy_json(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "FindArtifactsBucket",
-                            "Effect": "Allow",
-                            "Action": "ssm:GetParameter",
-                            "Resource": (
-                                f"arn:{self._partition}:ssm:{p.region}:{self._account}:parameter"
-                                f"{artifacts_parameter(p.environment)}"
-                            ),
-                        },
-                        {
-                            "Sid": "ReadInstanceBundles",
-                            "Effect": "Allow",
-                            "Action": "s3:GetObject",
-                            "Resource": f"{self.bucket.arn}/{KEY_PREFIX}/*",
-                        },
-                        {
-                            "Sid": "DecryptArtifacts",
-                            "Effect": "Allow",
-                            "Action": "kms:Decrypt",
-                            "Resource": p.kms_key_arn,
-                            "Condition": {
-                                "StringEquals": {
-                                    "kms:ViaService": [f"s3.{p.region}.amazonaws.com", f"ssm.{p.region}.amazonaws.com"]
-                                }
-                            },
-                        },
-                    ],
-                }
+                spec.bundle_read_policy(
+                    self.bucket.arn, p.environment, p.kms_key_arn, self._partition, p.region, self._account
+                )
             ),
         )

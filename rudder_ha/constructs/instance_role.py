@@ -14,6 +14,7 @@ from constructs import Construct
 
 from rudder_ha.config.model import SecretRef
 from rudder_ha.constructs.naming import policy_json, service_assume_role_policy
+from rudder_ha.specs import instance_role as spec
 
 
 @dataclass(frozen=True)
@@ -35,56 +36,25 @@ class InstanceRole(Construct):
         self.role = IamRole(
             self,
             "role",
-            name=f"{props.name_prefix}-data-plane",
-            description="rudder-ha data-plane instance",
-            assume_role_policy=service_assume_role_policy("ec2.amazonaws.com"),
+            name=spec.role_name(props.name_prefix),
+            description=spec.ROLE_DESCRIPTION,
+            assume_role_policy=service_assume_role_policy(spec.SERVICE),
         )
         IamRolePolicyAttachment(
             self,
             "ssm_core",
             role=self.role.name,
-            policy_arn=f"arn:{partition}:iam::aws:policy/AmazonSSMManagedInstanceCore",
+            policy_arn=spec.managed_policy_arn(partition, spec.SSM_CORE_POLICY),
         )
-        token = props.workspace_token
-        statements: list[dict] = []
-        if token.ssm_parameter:
-            statements.append(
-                {
-                    "Sid": "ReadWorkspaceToken",
-                    "Effect": "Allow",
-                    "Action": "ssm:GetParameter",
-                    "Resource": f"arn:{partition}:ssm:{props.region}:{account}:parameter{token.ssm_parameter}",
-                }
-            )
-        else:
-            statements.append(
-                {
-                    "Sid": "ReadWorkspaceToken",
-                    "Effect": "Allow",
-                    "Action": "secretsmanager:GetSecretValue",
-                    "Resource": token.secrets_manager_arn,
-                }
-            )
-        if token.kms_key_arn:
-            service = "ssm" if token.ssm_parameter else "secretsmanager"
-            statements.append(
-                {
-                    "Sid": "DecryptWorkspaceToken",
-                    "Effect": "Allow",
-                    "Action": "kms:Decrypt",
-                    "Resource": token.kms_key_arn,
-                    "Condition": {"StringEquals": {"kms:ViaService": f"{service}.{props.region}.amazonaws.com"}},
-                }
-            )
         self.policy = IamRolePolicy(
             self,
             "secrets",
             role=self.role.id,
-            name="read-workspace-token",
-            policy=policy_json({"Version": "2012-10-17", "Statement": statements}),
+            name=spec.SECRETS_POLICY_NAME,
+            policy=policy_json(spec.workspace_token_policy(props.workspace_token, partition, props.region, account)),
         )
         self._partition, self._account, self._region = partition, account, props.region
-        self.profile = IamInstanceProfile(self, "profile", name=f"{props.name_prefix}-data-plane", role=self.role.name)
+        self.profile = IamInstanceProfile(self, "profile", name=spec.role_name(props.name_prefix), role=self.role.name)
 
     def allow_jobsdb(self, parameter_name: str, admin_secret_arn: str, kms_key_arn: str) -> None:
         """Lets the instance read where the RDS jobsdb is and its admin secret (for the fence agent)."""
@@ -92,40 +62,10 @@ class InstanceRole(Construct):
             self,
             "jobsdb",
             role=self.role.id,
-            name="read-jobsdb-connection",
+            name=spec.JOBSDB_POLICY_NAME,
             policy=policy_json(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Sid": "ReadJobsdbConnection",
-                            "Effect": "Allow",
-                            "Action": "ssm:GetParameter",
-                            "Resource": (
-                                f"arn:{self._partition}:ssm:{self._region}:{self._account}:parameter{parameter_name}"
-                            ),
-                        },
-                        {
-                            "Sid": "ReadJobsdbAdminSecret",
-                            "Effect": "Allow",
-                            "Action": "secretsmanager:GetSecretValue",
-                            "Resource": admin_secret_arn,
-                        },
-                        {
-                            "Sid": "DecryptJobsdbAdminSecret",  # and the connection parameter
-                            "Effect": "Allow",
-                            "Action": "kms:Decrypt",
-                            "Resource": kms_key_arn,
-                            "Condition": {
-                                "StringEquals": {
-                                    "kms:ViaService": [
-                                        f"secretsmanager.{self._region}.amazonaws.com",
-                                        f"ssm.{self._region}.amazonaws.com",
-                                    ]
-                                }
-                            },
-                        },
-                    ],
-                }
+                spec.jobsdb_connection_policy(
+                    parameter_name, admin_secret_arn, kms_key_arn, self._partition, self._region, self._account
+                )
             ),
         )

@@ -18,24 +18,10 @@ from constructs import Construct
 
 from rudder_ha.config.model import JobsdbSettings
 from rudder_ha.constructs.naming import service_assume_role_policy
+from rudder_ha.specs import jobsdb_database as spec
+from rudder_ha.specs.jobsdb_database import ADMIN_USER, DATABASE_NAME, PARAMETERS, POSTGRES_PORT
 
-POSTGRES_PORT = 5432
-DATABASE_NAME = "jobsdb"
-ADMIN_USER = "rudder_admin"
-
-# Server settings that matter to a jobsdb with a fenced writer (PostgreSQL documentation, chapter 20):
-PARAMETERS = {
-    "rds.force_ssl": "1",  # no plaintext sessions
-    # Find dead peers (a partitioned or frozen instance) in about a minute, not the kernel's two hours.
-    "tcp_keepalives_idle": "30",
-    "tcp_keepalives_interval": "10",
-    "tcp_keepalives_count": "3",
-    # A session stuck in an open transaction would hold locks the next writer needs.
-    "idle_in_transaction_session_timeout": "300000",
-    "log_connections": "1",
-    "log_disconnections": "1",
-    "log_lock_waits": "1",
-}
+__all__ = ["ADMIN_USER", "DATABASE_NAME", "PARAMETERS", "POSTGRES_PORT", "JobsdbDatabase", "JobsdbDatabaseProps"]
 
 
 @dataclass(frozen=True)
@@ -64,14 +50,13 @@ class JobsdbDatabase(Construct):
     def __init__(self, scope: Construct, id_: str, props: JobsdbDatabaseProps) -> None:
         super().__init__(scope, id_)
         s = props.settings
-        name = f"{props.name_prefix}-jobsdb"
+        name = spec.database_name(props.name_prefix)
         key = s.kms_key_arn or props.kms_key_arn
-        major = s.engine_version.split(".")[0]
         self.security_group = SecurityGroup(
             self,
             "sg",
             name=name,
-            description=f"{name}: PostgreSQL from the data-plane instances only",
+            description=spec.security_group_description(name),
             vpc_id=props.vpc_id,
             tags={"Name": name},
         )
@@ -79,85 +64,44 @@ class JobsdbDatabase(Construct):
         parameters = DbParameterGroup(
             self,
             "parameters",
-            name=f"{name}-pg{major}",
-            family=f"postgres{major}",
-            description=f"{name}: TLS only, fast dead-peer detection",
+            name=spec.parameter_group_name(name, s),
+            family=spec.parameter_group_family(s),
+            description=spec.parameter_group_description(name),
             parameter=[
-                DbParameterGroupParameter(
-                    name=k, value=v, apply_method="pending-reboot" if k == "rds.force_ssl" else None
-                )
+                DbParameterGroupParameter(name=k, value=v, apply_method=spec.parameter_apply_method(k))
                 for k, v in PARAMETERS.items()
             ],
         )
         monitoring = IamRole(
             self,
             "monitoring_role",
-            name=f"{name}-monitoring",
-            assume_role_policy=service_assume_role_policy("monitoring.rds.amazonaws.com"),
+            name=spec.monitoring_role_name(name),
+            assume_role_policy=service_assume_role_policy(spec.MONITORING_SERVICE),
         )
         IamRolePolicyAttachment(
             self,
             "monitoring_policy",
             role=monitoring.name,
-            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+            policy_arn=spec.MONITORING_POLICY_ARN,
         )
         self.instance = DbInstance(
             self,
             "db",
-            identifier=name,
-            engine="postgres",
-            engine_version=s.engine_version,
-            instance_class=s.instance_class,
-            db_name=DATABASE_NAME,
-            username=ADMIN_USER,
-            manage_master_user_password=True,
-            master_user_secret_kms_key_id=key,
-            port=POSTGRES_PORT,
-            multi_az=s.multi_az,
+            **spec.instance_settings(s, name, key, props.final_snapshot),
             db_subnet_group_name=subnets.name,
             vpc_security_group_ids=[self.security_group.id],
             parameter_group_name=parameters.name,
-            publicly_accessible=False,
-            storage_type="gp3",
-            allocated_storage=s.allocated_storage_gib,
-            max_allocated_storage=s.max_allocated_storage_gib,
-            storage_encrypted=True,
-            kms_key_id=key,
-            backup_retention_period=s.backup_retention_days,
-            backup_window="02:00-03:00",
-            maintenance_window="sun:03:30-sun:04:30",
-            copy_tags_to_snapshot=True,
-            deletion_protection=s.deletion_protection,
-            skip_final_snapshot=not props.final_snapshot,
-            final_snapshot_identifier=f"{name}-final" if props.final_snapshot else None,
-            auto_minor_version_upgrade=True,
-            iam_database_authentication_enabled=True,
-            performance_insights_enabled=True,
-            performance_insights_kms_key_id=key,
-            performance_insights_retention_period=7,
-            monitoring_interval=30,
             monitoring_role_arn=monitoring.arn,
-            enabled_cloudwatch_logs_exports=["postgresql", "upgrade"],
-            ca_cert_identifier="rds-ca-rsa2048-g1",
-            apply_immediately=False,
         )
         self.connection_parameter = SsmParameter(
             self,
             "connection",
             name=props.connection_parameter,
             # Holds no password (that stays in the admin secret), encrypted all the same.
-            type="SecureString",
+            type=spec.CONNECTION_PARAMETER_TYPE,
             key_id=key,
-            description=f"{name}: where the data plane connects",
-            value=Fn.jsonencode(
-                {
-                    "host": self.instance.address,
-                    "port": POSTGRES_PORT,
-                    "dbname": DATABASE_NAME,
-                    "sslmode": "require",
-                    "admin_secret_arn": self.master_secret_arn,
-                }
-            ),
+            description=spec.connection_parameter_description(name),
+            value=Fn.jsonencode(spec.connection_document(self.instance.address, self.master_secret_arn)),
         )
 
     def allow_from(self, client_security_group_id: str) -> None:
@@ -170,7 +114,7 @@ class JobsdbDatabase(Construct):
             ip_protocol="tcp",
             from_port=POSTGRES_PORT,
             to_port=POSTGRES_PORT,
-            description="PostgreSQL from the data plane",
+            description=spec.INGRESS_DESCRIPTION,
         )
 
     @property

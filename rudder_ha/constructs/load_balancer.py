@@ -17,8 +17,9 @@ from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurity
 from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
 from constructs import Construct
 
-from rudder_ha.config.model import GATEWAY_PORT, HEALTH_PATH, HealthCheckSettings, LoadBalancerSettings
+from rudder_ha.config.model import GATEWAY_PORT, HealthCheckSettings, LoadBalancerSettings
 from rudder_ha.constructs.access_log_bucket import AccessLogBucket, AccessLogBucketProps
+from rudder_ha.specs import load_balancer as spec
 
 
 @dataclass(frozen=True)
@@ -52,39 +53,29 @@ class DataPlaneLoadBalancer(Construct):
         self.security_group = SecurityGroup(
             self,
             "sg",
-            name=f"{name}-alb",
-            description=f"{name} ALB: event intake from clients",
+            name=spec.security_group_name(name),
+            description=spec.security_group_description(name),
             vpc_id=props.vpc_id,
-            tags={"Name": f"{name}-alb"},
+            tags={"Name": spec.security_group_name(name)},
         )
-        listen_ports = [80] if s.http_only else [443, 80]
-        for port in listen_ports:
-            for j, cidr in enumerate(s.ingress_cidrs):
-                VpcSecurityGroupIngressRule(
-                    self,
-                    f"ingress_{port}_{j}",
-                    security_group_id=self.security_group.id,
-                    cidr_ipv4=cidr,
-                    ip_protocol="tcp",
-                    from_port=port,
-                    to_port=port,
-                    description=("HTTPS event intake" if port == 443 else "HTTP (redirected to HTTPS)")
-                    if not s.http_only
-                    else "HTTP event intake (dev only)",
-                )
+        for rule in spec.ingress_rules(s):
+            VpcSecurityGroupIngressRule(
+                self,
+                rule.id,
+                security_group_id=self.security_group.id,
+                cidr_ipv4=rule.cidr_ipv4,
+                ip_protocol="tcp",
+                from_port=rule.port,
+                to_port=rule.port,
+                description=rule.description,
+            )
         self.alb = Lb(
             self,
             "alb",
             name=name,
-            load_balancer_type="application",
-            internal=False,
             subnets=props.public_subnet_ids,
             security_groups=[self.security_group.id],
-            drop_invalid_header_fields=True,
-            enable_deletion_protection=s.deletion_protection,
-            idle_timeout=s.idle_timeout_seconds,
-            desync_mitigation_mode="defensive",
-            enable_http2=True,
+            **spec.alb_settings(s),
             access_logs=LbAccessLogs(bucket=self.logs.bucket.id, prefix=self.logs.log_prefix, enabled=True),
             depends_on=[self.logs],
         )
@@ -92,35 +83,27 @@ class DataPlaneLoadBalancer(Construct):
         self.target_group = LbTargetGroup(
             self,
             "gateway",
-            name=f"{name}-gw",
-            port=GATEWAY_PORT,
-            protocol="HTTP",
-            target_type="instance",
             vpc_id=props.vpc_id,
             deregistration_delay=str(hc.deregistration_delay_seconds),
-            health_check=LbTargetGroupHealthCheck(
-                enabled=True,
-                path=HEALTH_PATH,
-                port="traffic-port",
-                protocol="HTTP",
-                matcher="200",
-                interval=hc.interval_seconds,
-                timeout=hc.timeout_seconds,
-                healthy_threshold=hc.healthy_threshold,
-                unhealthy_threshold=hc.unhealthy_threshold,
-            ),
+            health_check=LbTargetGroupHealthCheck(**spec.health_check(hc)),
+            **spec.target_group_settings(name),
         )
         forward = [LbListenerDefaultAction(type="forward", target_group_arn=self.target_group.arn)]
         if s.http_only:
             self.listener = LbListener(
-                self, "http", load_balancer_arn=self.alb.arn, port=80, protocol="HTTP", default_action=forward
+                self,
+                "http",
+                load_balancer_arn=self.alb.arn,
+                port=spec.HTTP_PORT,
+                protocol="HTTP",
+                default_action=forward,
             )
         else:
             self.listener = LbListener(
                 self,
                 "https",
                 load_balancer_arn=self.alb.arn,
-                port=443,
+                port=spec.HTTPS_PORT,
                 protocol="HTTPS",
                 ssl_policy=s.ssl_policy,
                 certificate_arn=s.certificate_arn,
@@ -130,12 +113,11 @@ class DataPlaneLoadBalancer(Construct):
                 self,
                 "http_redirect",
                 load_balancer_arn=self.alb.arn,
-                port=80,
+                port=spec.HTTP_PORT,
                 protocol="HTTP",
                 default_action=[
                     LbListenerDefaultAction(
-                        type="redirect",
-                        redirect=LbListenerDefaultActionRedirect(protocol="HTTPS", port="443", status_code="HTTP_301"),
+                        type="redirect", redirect=LbListenerDefaultActionRedirect(**spec.REDIRECT_TO_HTTPS)
                     )
                 ],
             )
@@ -154,12 +136,10 @@ class DataPlaneLoadBalancer(Construct):
             ip_protocol="tcp",
             from_port=GATEWAY_PORT,
             to_port=GATEWAY_PORT,
-            description="to the rudder-server gateway and /health",
+            description=spec.EGRESS_DESCRIPTION,
         )
 
     @property
     def endpoint_url(self) -> str:
         """The URL SDKs send events to."""
-        scheme = "http" if self._http_only else "https"
-        host = self._domain or self.alb.dns_name
-        return f"{scheme}://{host}"
+        return spec.endpoint_url(self._http_only, self._domain or self.alb.dns_name)

@@ -23,6 +23,7 @@ from constructs import Construct
 
 from rudder_ha.config.model import NetworkSettings
 from rudder_ha.constructs.naming import policy_json, service_assume_role_policy
+from rudder_ha.specs import network as spec
 
 
 @dataclass(frozen=True)
@@ -70,66 +71,57 @@ class Network(Construct):
             cidr_block=net.vpc_cidr,
             enable_dns_hostnames=True,
             enable_dns_support=True,
-            tags={"Name": name},
+            tags=spec.vpc_tags(name),
         )
         self.vpc_id = vpc.id
-        DefaultSecurityGroup(self, "default_sg", vpc_id=vpc.id, tags={"Name": f"{name}-default-deny"})
-        igw = InternetGateway(self, "igw", vpc_id=vpc.id, tags={"Name": name})
+        DefaultSecurityGroup(self, "default_sg", vpc_id=vpc.id, tags=spec.default_sg_tags(name))
+        igw = InternetGateway(self, "igw", vpc_id=vpc.id, tags=spec.vpc_tags(name))
 
-        public_rt = RouteTable(self, "public_rt", vpc_id=vpc.id, tags={"Name": f"{name}-public"})
+        public_rt = RouteTable(self, "public_rt", vpc_id=vpc.id, tags=spec.public_route_table_tags(name))
         Route(
-            self, "public_default", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0", gateway_id=igw.id
+            self,
+            "public_default",
+            route_table_id=public_rt.id,
+            destination_cidr_block=spec.DEFAULT_ROUTE,
+            gateway_id=igw.id,
         )
 
         public: list[Subnet] = []
         private: list[Subnet] = []
-        for i, zone in enumerate(net.availability_zones):
-            pub = Subnet(
-                self,
-                f"public_{i}",
-                vpc_id=vpc.id,
-                availability_zone=zone,
-                cidr_block=net.public_subnet_cidrs[i],
-                map_public_ip_on_launch=False,
-                tags={"Name": f"{name}-public-{zone}", "Tier": "public", **props.public_subnet_tags},
-            )
-            RouteTableAssociation(self, f"public_{i}_rt", subnet_id=pub.id, route_table_id=public_rt.id)
+        pairs = spec.subnets(name, net, props.public_subnet_tags, props.private_subnet_tags)
+        for public_spec, private_spec in pairs:
+            pub = self._subnet(vpc.id, public_spec)
+            RouteTableAssociation(self, f"{public_spec.id}_rt", subnet_id=pub.id, route_table_id=public_rt.id)
             public.append(pub)
-            private.append(
-                Subnet(
-                    self,
-                    f"private_{i}",
-                    vpc_id=vpc.id,
-                    availability_zone=zone,
-                    cidr_block=net.private_subnet_cidrs[i],
-                    map_public_ip_on_launch=False,
-                    tags={"Name": f"{name}-private-{zone}", "Tier": "private", **props.private_subnet_tags},
-                )
-            )
+            private.append(self._subnet(vpc.id, private_spec))
 
-        nat_count = len(net.availability_zones) if net.nat_gateways == "one_per_az" else 1
         nats = []
-        for i in range(nat_count):
-            zone = net.availability_zones[i]
-            eip = Eip(self, f"nat_eip_{i}", domain="vpc", tags={"Name": f"{name}-nat-{zone}"}, depends_on=[igw])
+        for nat in spec.nat_gateways(name, net):
+            eip = Eip(self, f"nat_eip_{nat.index}", domain="vpc", tags=nat.tags, depends_on=[igw])
             nats.append(
                 NatGateway(
                     self,
-                    f"nat_{i}",
+                    f"nat_{nat.index}",
                     allocation_id=eip.id,
-                    subnet_id=public[i].id,
-                    tags={"Name": f"{name}-nat-{zone}"},
+                    subnet_id=public[nat.index].id,
+                    tags=nat.tags,
                     depends_on=[igw],
                 )
             )
-        for i, (zone, subnet) in enumerate(zip(net.availability_zones, private, strict=True)):
-            rt = RouteTable(self, f"private_{i}_rt_table", vpc_id=vpc.id, tags={"Name": f"{name}-private-{zone}"})
+        for (_, private_spec), subnet in zip(pairs, private, strict=True):
+            i = private_spec.index
+            rt = RouteTable(
+                self,
+                f"private_{i}_rt_table",
+                vpc_id=vpc.id,
+                tags=spec.private_route_table_tags(name, private_spec.zone),
+            )
             Route(
                 self,
                 f"private_{i}_default",
                 route_table_id=rt.id,
-                destination_cidr_block="0.0.0.0/0",
-                nat_gateway_id=nats[i % nat_count].id,
+                destination_cidr_block=spec.DEFAULT_ROUTE,
+                nat_gateway_id=nats[spec.nat_for_private_subnet(i, len(nats))].id,
             )
             RouteTableAssociation(self, f"private_{i}_rt", subnet_id=subnet.id, route_table_id=rt.id)
 
@@ -137,48 +129,46 @@ class Network(Construct):
         self.private_subnet_ids = [s.id for s in private]
         self._flow_logs(vpc.id)
 
+    def _subnet(self, vpc_id: str, subnet: spec.SubnetSpec) -> Subnet:
+        return Subnet(
+            self,
+            subnet.id,
+            vpc_id=vpc_id,
+            availability_zone=subnet.zone,
+            cidr_block=subnet.cidr_block,
+            map_public_ip_on_launch=False,
+            tags=subnet.tags,
+        )
+
     def _flow_logs(self, vpc_id: str) -> None:
         props = self._props
         group = CloudwatchLogGroup(
             self,
             "flow_logs",
-            name=f"/aws/vpc-flow-logs/{props.name_prefix}",
+            name=spec.flow_logs_group_name(props.name_prefix),
             retention_in_days=props.settings.flow_logs_retention_days,
             kms_key_id=props.log_key_arn,
         )
         role = IamRole(
             self,
             "flow_logs_role",
-            name=f"{props.name_prefix}-vpc-flow-logs",
-            assume_role_policy=service_assume_role_policy("vpc-flow-logs.amazonaws.com"),
+            name=spec.flow_logs_role_name(props.name_prefix),
+            assume_role_policy=service_assume_role_policy(spec.FLOW_LOGS_SERVICE),
         )
         IamRolePolicy(
             self,
             "flow_logs_policy",
             role=role.id,
-            name="write-flow-logs",
-            policy=policy_json(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                            "Resource": [group.arn, f"{group.arn}:*"],
-                        }
-                    ],
-                }
-            ),
+            name=spec.FLOW_LOGS_POLICY_NAME,
+            policy=policy_json(spec.flow_logs_policy(group.arn)),
         )
         FlowLog(
             self,
             "flow_log",
             vpc_id=vpc_id,
-            traffic_type="ALL",
-            log_destination_type="cloud-watch-logs",
             log_destination=group.arn,
             iam_role_arn=role.arn,
-            max_aggregation_interval=60,
+            **spec.FLOW_LOG_SETTINGS,
         )
 
     def _adopt(self) -> None:
@@ -197,7 +187,7 @@ class Network(Construct):
                     postcondition=[
                         Postcondition(
                             condition=f'${{self.vpc_id == "{net.vpc_id}"}}',
-                            error_message=f"network.private_subnet_ids[{i}] is not in {net.vpc_id}.",
+                            error_message=spec.subnet_outside_vpc_message(i, net.vpc_id),
                         )
                     ]
                 ),
@@ -206,7 +196,7 @@ class Network(Construct):
         ]
         self.zone_preconditions = [
             Precondition(
-                condition=Op.gte(Fn.length_of(Fn.distinct([s.availability_zone for s in subnets])), 2),
-                error_message="network.private_subnet_ids must span at least two availability zones.",
+                condition=Op.gte(Fn.length_of(Fn.distinct([s.availability_zone for s in subnets])), spec.MIN_ZONES),
+                error_message=spec.ZONES_MESSAGE,
             )
         ]

@@ -32,7 +32,8 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 )
 from constructs import Construct
 
-from rudder_ha.constructs.naming import deny_insecure_transport, policy_json
+from rudder_ha.constructs.naming import policy_json
+from rudder_ha.specs import private_bucket as spec
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,13 @@ class PrivateBucketProps:
     expiration_days: int | None = None
     force_destroy: bool = False
 
+    @property
+    def lifecycle_rule(self) -> spec.LifecycleRule:
+        """The bucket's one lifecycle rule."""
+        return spec.LifecycleRule(
+            id=self.lifecycle_rule_id, noncurrent_days=self.noncurrent_days, expiration_days=self.expiration_days
+        )
+
 
 BucketStatements = Callable[[S3Bucket], list[dict]]
 """Builds extra bucket-policy statements once the bucket (and so its ARN) exists."""
@@ -58,26 +66,18 @@ def add_private_bucket(
     """Adds the bucket and its settings to ``scope`` (ids: bucket, public_access, ownership, versioning,
     encryption, lifecycle, policy) and returns the bucket. ``statements`` adds to the TLS-only deny."""
     bucket = S3Bucket(scope, "bucket", bucket_prefix=props.bucket_prefix, force_destroy=props.force_destroy)
-    S3BucketPublicAccessBlock(
-        scope,
-        "public_access",
-        bucket=bucket.id,
-        block_public_acls=True,
-        block_public_policy=True,
-        ignore_public_acls=True,
-        restrict_public_buckets=True,
-    )
+    S3BucketPublicAccessBlock(scope, "public_access", bucket=bucket.id, **spec.PUBLIC_ACCESS_BLOCK)
     S3BucketOwnershipControls(
-        scope, "ownership", bucket=bucket.id, rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced")
+        scope, "ownership", bucket=bucket.id, rule=S3BucketOwnershipControlsRule(object_ownership=spec.OBJECT_OWNERSHIP)
     )
     S3BucketVersioningA(
         scope,
         "versioning",
         bucket=bucket.id,
-        versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
+        versioning_configuration=S3BucketVersioningVersioningConfiguration(status=spec.VERSIONING_STATUS),
     )
     default = S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-        sse_algorithm="aws:kms" if props.kms_key_arn else "AES256", kms_master_key_id=props.kms_key_arn
+        sse_algorithm=spec.sse_algorithm(props.kms_key_arn), kms_master_key_id=props.kms_key_arn
     )
     S3BucketServerSideEncryptionConfigurationA(
         scope,
@@ -86,43 +86,35 @@ def add_private_bucket(
         rule=[
             S3BucketServerSideEncryptionConfigurationRuleA(
                 apply_server_side_encryption_by_default=default,
-                bucket_key_enabled=True if props.kms_key_arn else None,
+                bucket_key_enabled=spec.bucket_key_enabled(props.kms_key_arn),
             )
         ],
     )
+    rule = props.lifecycle_rule
     S3BucketLifecycleConfiguration(
         scope,
         "lifecycle",
         bucket=bucket.id,
         rule=[
             S3BucketLifecycleConfigurationRule(
-                id=props.lifecycle_rule_id,
-                status="Enabled",
+                id=rule.id,
+                status=rule.status,
                 filter=[S3BucketLifecycleConfigurationRuleFilter()],  # empty filter: every object
-                expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=props.expiration_days)]
-                if props.expiration_days
+                expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=rule.expiration_days)]
+                if rule.expiration_days
                 else None,
                 noncurrent_version_expiration=[
-                    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=props.noncurrent_days)
+                    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=rule.noncurrent_days)
                 ],
                 abort_incomplete_multipart_upload=[
-                    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=1)
+                    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                        days_after_initiation=rule.abort_incomplete_upload_days
+                    )
                 ],
             )
         ],
     )
     S3BucketPolicy(
-        scope,
-        "policy",
-        bucket=bucket.id,
-        policy=policy_json(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    *statements(bucket),
-                    deny_insecure_transport("s3:*", [bucket.arn, f"{bucket.arn}/*"]),
-                ],
-            }
-        ),
+        scope, "policy", bucket=bucket.id, policy=policy_json(spec.bucket_policy(bucket.arn, statements(bucket)))
     )
     return bucket

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from cdktf import AssetType, TerraformAsset
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -23,42 +19,9 @@ from cdktf_cdktf_provider_aws.lambda_function import (
 )
 from constructs import Construct
 
-from rudder_ha.constructs.naming import policy_json, service_assume_role_policy
-
-LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
-PACKAGE_DIR = Path(__file__).resolve().parents[2] / ".build" / "lambda-packages"
-RUNTIME = "python3.12"
-EXCLUDED_PARTS = {"__pycache__", ".pytest_cache"}
-EXCLUDED_SUFFIXES = {".pyc", ".md"}
-FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-
-
-def package(source: str) -> tuple[Path, str]:
-    """Zips ``lambdas/<source>`` reproducibly (sorted, fixed timestamps, no caches or docs).
-
-    Returns the zip's path and its base64 SHA-256, which Terraform compares to decide on a redeploy,
-    so an unchanged handler never causes an update.
-    """
-    root = LAMBDAS_DIR / source
-    if not (root / "handler.py").is_file():
-        raise FileNotFoundError(f"{root}/handler.py is missing")
-    PACKAGE_DIR.mkdir(parents=True, exist_ok=True)
-    target = PACKAGE_DIR / f"{source}.zip"
-    files = sorted(
-        p
-        for p in root.rglob("*")
-        if p.is_file() and not (set(p.relative_to(root).parts) & EXCLUDED_PARTS) and p.suffix not in EXCLUDED_SUFFIXES
-    )
-    tmp = target.with_suffix(".tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for path in files:
-            info = zipfile.ZipInfo(path.relative_to(root).as_posix(), date_time=FIXED_ZIP_TIME)
-            info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, path.read_bytes())
-    tmp.replace(target)
-    digest = base64.b64encode(hashlib.sha256(target.read_bytes()).digest()).decode("ascii")
-    return target, digest
+from rudder_ha.constructs.naming import policy_json
+from rudder_ha.lambda_package import RUNTIME, package
+from rudder_ha.specs import python_function as spec
 
 
 @dataclass(frozen=True)
@@ -97,71 +60,33 @@ class PythonFunction(Construct):
         self.log_group = CloudwatchLogGroup(
             self,
             "logs",
-            name=f"/aws/lambda/{props.name}",
+            name=spec.log_group_name(props.name),
             retention_in_days=props.log_retention_days,
             kms_key_id=props.kms_key_arn,
         )
-        statements = [
-            {
-                "Sid": "WriteOwnLogs",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": f"{self.log_group.arn}:*",
-            },
-            {
-                # X-Ray has no resource-level permissions: these two actions only accept "*".
-                "Sid": "WriteTraces",
-                "Effect": "Allow",
-                "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-                "Resource": "*",
-            },
-            {
-                "Sid": "DecryptOwnEnvironment",
-                "Effect": "Allow",
-                "Action": "kms:Decrypt",
-                "Resource": props.kms_key_arn,
-            },
-            *props.policy_statements,
-        ]
-        if props.dead_letter_queue_arn:
-            statements += [
-                {
-                    "Sid": "SendDeadLetters",
-                    "Effect": "Allow",
-                    "Action": "sqs:SendMessage",
-                    "Resource": props.dead_letter_queue_arn,
-                },
-                {
-                    "Sid": "EncryptDeadLetters",
-                    "Effect": "Allow",
-                    "Action": "kms:GenerateDataKey",
-                    "Resource": props.kms_key_arn,
-                    "Condition": {"StringLike": {"kms:ViaService": "sqs.*.amazonaws.com"}},
-                },
-            ]
+        statements = spec.role_statements(
+            self.log_group.arn, props.kms_key_arn, props.policy_statements, props.dead_letter_queue_arn
+        )
         self.role = IamRole(
             self,
             "role",
             name=props.name,
             description=props.description,
-            assume_role_policy=service_assume_role_policy(
-                "lambda.amazonaws.com", {"StringEquals": {"aws:SourceAccount": account}}
-            ),
+            assume_role_policy=spec.assume_role_policy(account),
         )
         self.policy = IamRolePolicy(
             self,
             "policy",
-            name="least-privilege",
+            name=spec.ROLE_POLICY_NAME,
             role=self.role.id,
-            policy=policy_json({"Version": "2012-10-17", "Statement": statements}),
+            policy=policy_json(spec.role_policy(statements)),
         )
         if props.vpc_subnet_ids:
-            # Network interfaces in the VPC; the managed policy is what Lambda documents for this.
             IamRolePolicyAttachment(
                 self,
                 "vpc_access",
                 role=self.role.name,
-                policy_arn="arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+                policy_arn=spec.VPC_ACCESS_POLICY_ARN,
             )
         self.function = LambdaFunction(
             self,
@@ -170,8 +95,8 @@ class PythonFunction(Construct):
             description=props.description,
             role=self.role.arn,
             runtime=RUNTIME,
-            architectures=["arm64"],
-            handler="handler.handler",
+            architectures=spec.ARCHITECTURES,
+            handler=spec.HANDLER,
             filename=asset.path,
             source_code_hash=digest,
             timeout=props.timeout_seconds,
@@ -179,7 +104,7 @@ class PythonFunction(Construct):
             reserved_concurrent_executions=props.reserved_concurrency,
             kms_key_arn=props.kms_key_arn,
             environment=LambdaFunctionEnvironment(variables=props.environment) if props.environment else None,
-            tracing_config=LambdaFunctionTracingConfig(mode="Active"),
+            tracing_config=LambdaFunctionTracingConfig(mode=spec.TRACING_MODE),
             vpc_config=LambdaFunctionVpcConfig(
                 subnet_ids=props.vpc_subnet_ids, security_group_ids=props.vpc_security_group_ids
             )

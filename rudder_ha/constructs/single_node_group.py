@@ -32,9 +32,10 @@ from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurity
 from constructs import Construct
 
 from rudder_ha.config.model import GATEWAY_PORT, AutoscalingSettings, InstanceSettings
+from rudder_ha.specs import single_node_group as spec
+from rudder_ha.specs.single_node_group import ROOT_DEVICE, TERMINATING
 
-TERMINATING = "autoscaling:EC2_INSTANCE_TERMINATING"
-ROOT_DEVICE = "/dev/xvda"  # Amazon Linux 2023's root device name
+__all__ = ["ROOT_DEVICE", "TERMINATING", "SingleNodeGroup", "SingleNodeGroupProps"]
 
 
 @dataclass(frozen=True)
@@ -72,10 +73,10 @@ class SingleNodeGroup(Construct):
         self.security_group = SecurityGroup(
             self,
             "sg",
-            name=f"{name}-data-plane",
-            description=f"{name} data-plane instances",
+            name=spec.data_plane_name(name),
+            description=spec.security_group_description(name),
             vpc_id=props.vpc_id,
-            tags={"Name": f"{name}-data-plane"},
+            tags={"Name": spec.data_plane_name(name)},
         )
         VpcSecurityGroupIngressRule(
             self,
@@ -85,83 +86,67 @@ class SingleNodeGroup(Construct):
             ip_protocol="tcp",
             from_port=GATEWAY_PORT,
             to_port=GATEWAY_PORT,
-            description="gateway and /health from the ALB only",
+            description=spec.INGRESS_DESCRIPTION,
         )
         VpcSecurityGroupEgressRule(
             self,
             "egress_all",
             security_group_id=self.security_group.id,
-            cidr_ipv4="0.0.0.0/0",
+            cidr_ipv4=spec.EGRESS_CIDR,
             ip_protocol="-1",
-            description="destinations on any port, the control plane, image registries, AWS APIs",
+            description=spec.EGRESS_DESCRIPTION,
         )
         inst = props.instance
-        resource_tags = {**props.propagated_tags, "Name": f"{name}-data-plane"}
+        resource_tags = spec.resource_tags(name, props.propagated_tags)
         self.launch_template = LaunchTemplate(
             self,
             "launch_template",
-            name=f"{name}-data-plane",
-            description="rudder-server backend and rudder-transformer on one instance",
+            name=spec.data_plane_name(name),
+            description=spec.LAUNCH_TEMPLATE_DESCRIPTION,
             image_id=inst.ami,
             instance_type=inst.instance_type,
             ebs_optimized="true",
             update_default_version=True,
             iam_instance_profile=LaunchTemplateIamInstanceProfile(arn=props.instance_profile_arn),
             network_interfaces=[
-                LaunchTemplateNetworkInterfaces(
-                    device_index=0,
-                    associate_public_ip_address="false",
-                    delete_on_termination="true",
-                    security_groups=[self.security_group.id],
-                )
+                LaunchTemplateNetworkInterfaces(**spec.NETWORK_INTERFACE, security_groups=[self.security_group.id])
             ],
-            metadata_options=LaunchTemplateMetadataOptions(
-                http_endpoint="enabled",
-                http_tokens="required",
-                http_put_response_hop_limit=1,
-                instance_metadata_tags="enabled",
-            ),
+            metadata_options=LaunchTemplateMetadataOptions(**spec.METADATA_OPTIONS),
             block_device_mappings=[
                 LaunchTemplateBlockDeviceMappings(
                     device_name=ROOT_DEVICE,
-                    ebs=LaunchTemplateBlockDeviceMappingsEbs(
-                        volume_type="gp3",
-                        volume_size=inst.root_volume_size_gib,
-                        iops=inst.root_volume_iops,
-                        throughput=inst.root_volume_throughput_mibps,
-                        encrypted="true",
-                        kms_key_id=inst.ebs_kms_key_arn,
-                        delete_on_termination="true",
-                    ),
+                    ebs=LaunchTemplateBlockDeviceMappingsEbs(**spec.root_volume(inst)),
                 )
             ],
             monitoring=LaunchTemplateMonitoring(enabled=True),
             user_data=props.user_data_base64,
             tag_specifications=[
                 LaunchTemplateTagSpecifications(resource_type=kind, tags=resource_tags)
-                for kind in ("instance", "volume", "network-interface")
+                for kind in spec.TAGGED_RESOURCE_TYPES
             ],
         )
         scaling = props.autoscaling
         hook = scaling.lifecycle_hook
-        self.lifecycle_hook_name = f"{name}-drain"
-        self.group_name = f"{name}-data-plane"
+        self.lifecycle_hook_name = spec.lifecycle_hook_name(name)
+        self.group_name = spec.data_plane_name(name)
         warm_pool = None
         if scaling.warm_pool.enabled:
             warm_pool = AutoscalingGroupWarmPool(
                 pool_state=scaling.warm_pool.pool_state,
                 min_size=scaling.warm_pool.min_size,
-                instance_reuse_policy=AutoscalingGroupWarmPoolInstanceReusePolicy(reuse_on_scale_in=False),
+                instance_reuse_policy=AutoscalingGroupWarmPoolInstanceReusePolicy(
+                    reuse_on_scale_in=spec.WARM_POOL_REUSE_ON_SCALE_IN
+                ),
             )
         self.group = AutoscalingGroup(
             self,
             "group",
             name=self.group_name,
-            min_size=1,
-            max_size=1,
-            desired_capacity=1,
+            min_size=spec.GROUP_SIZE,
+            max_size=spec.GROUP_SIZE,
+            desired_capacity=spec.GROUP_SIZE,
             vpc_zone_identifier=props.private_subnet_ids,
-            health_check_type="ELB",
+            health_check_type=spec.HEALTH_CHECK_TYPE,
             health_check_grace_period=scaling.health_check_grace_period_seconds,
             default_instance_warmup=scaling.default_instance_warmup_seconds,
             target_group_arns=[props.target_group_arn],
@@ -169,19 +154,14 @@ class SingleNodeGroup(Construct):
                 id=self.launch_template.id, version=Token.as_string(self.launch_template.latest_version)
             ),
             instance_refresh=AutoscalingGroupInstanceRefresh(
-                strategy="Rolling",
+                strategy=spec.REFRESH_STRATEGY,
                 preferences=AutoscalingGroupInstanceRefreshPreferences(
-                    min_healthy_percentage=0,
-                    max_healthy_percentage=100,
-                    skip_matching=True,
-                    instance_warmup=str(scaling.default_instance_warmup_seconds),
+                    **spec.refresh_preferences(scaling.default_instance_warmup_seconds)
                 ),
             ),
             warm_pool=warm_pool,
             # Health replacements too: terminate and launch together, never more than one in service.
-            instance_maintenance_policy=AutoscalingGroupInstanceMaintenancePolicy(
-                min_healthy_percentage=0, max_healthy_percentage=100
-            ),
+            instance_maintenance_policy=AutoscalingGroupInstanceMaintenancePolicy(**spec.MAINTENANCE_POLICY),
             initial_lifecycle_hook=[
                 AutoscalingGroupInitialLifecycleHook(
                     name=self.lifecycle_hook_name,
@@ -190,15 +170,8 @@ class SingleNodeGroup(Construct):
                     default_result=hook.default_result,
                 )
             ],
-            enabled_metrics=[
-                "GroupDesiredCapacity",
-                "GroupInServiceInstances",
-                "GroupPendingInstances",
-                "GroupTerminatingInstances",
-                "GroupTotalInstances",
-                "WarmPoolWarmedCapacity",
-            ],
-            metrics_granularity="1Minute",
+            enabled_metrics=list(spec.ENABLED_METRICS),
+            metrics_granularity=spec.METRICS_GRANULARITY,
             tag=[
                 AutoscalingGroupTag(key=key, value=value, propagate_at_launch=True)
                 for key, value in sorted(resource_tags.items())

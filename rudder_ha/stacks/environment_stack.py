@@ -8,13 +8,10 @@ from cdktf import S3Backend, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
-from rudder_ha import PROJECT
 from rudder_ha.config.model import EnvironmentConfig
+from rudder_ha.tags import standard_tags
 
-
-def standard_tags(config: EnvironmentConfig) -> dict[str, str]:
-    """Tags on every resource: the user's, then project, environment and managed-by (which win)."""
-    return {**config.tags, "project": PROJECT, "environment": config.environment, "managed-by": "cdktf"}
+__all__ = ["EnvironmentStack", "standard_tags"]
 
 
 class EnvironmentStack(TerraformStack):

@@ -1,0 +1,57 @@
+"""An S3 bucket that receives the ALB's access logs (Pulumi counterpart of
+:mod:`rudder_ha.constructs.access_log_bucket`; settings from :mod:`rudder_ha.specs.access_log_bucket`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from rudder_ha.pulumi_components.private_bucket import PrivateBucketProps, add_private_bucket
+from rudder_ha.specs import access_log_bucket as spec
+
+
+@dataclass(frozen=True)
+class AccessLogBucketProps:
+    """Props of :class:`AccessLogBucket`."""
+
+    name_prefix: str
+    retention_days: int
+    log_prefix: str = spec.DEFAULT_LOG_PREFIX
+    force_destroy: bool = False
+
+
+class AccessLogBucket(pulumi.ComponentResource):
+    """Private, versioned, encrypted (SSE-S3: the only encryption ALB log delivery supports), TLS-only,
+    expiring after the retention period, with the delivery policy Elastic Load Balancing needs
+    (both the regional ELB account of older regions and the log-delivery service principal).
+
+    Attributes: ``bucket`` (the ``aws.s3.Bucket``) and ``log_prefix``.
+    """
+
+    def __init__(self, name: str, props: AccessLogBucketProps, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("rudder-ha:access_log_bucket:AccessLogBucket", name, None, opts)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=invoke)
+        elb_account = aws.elb.get_service_account_output(opts=invoke)
+        self.log_prefix = props.log_prefix
+
+        def delivery(bucket: aws.s3.Bucket) -> pulumi.Output[list[dict]]:
+            return pulumi.Output.all(bucket.arn, account.account_id, elb_account.arn).apply(
+                lambda v: spec.delivery_statements(v[0], props.log_prefix, v[1], v[2])
+            )
+
+        self.bucket = add_private_bucket(
+            self,
+            name,
+            PrivateBucketProps(
+                bucket_prefix=spec.bucket_prefix(props.name_prefix),
+                lifecycle_rule_id=spec.LIFECYCLE_RULE_ID,
+                noncurrent_days=spec.NONCURRENT_DAYS,
+                expiration_days=props.retention_days,
+                force_destroy=props.force_destroy,
+            ),
+            delivery,
+        )
+        self.register_outputs({"bucket": self.bucket.bucket, "log_prefix": self.log_prefix})

@@ -1,0 +1,60 @@
+"""A customer-managed KMS key per environment for logs, queues, topics and tables (Pulumi counterpart of
+:mod:`rudder_ha.constructs.encryption_key`; the policy comes from :mod:`rudder_ha.specs.encryption_key`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from rudder_ha.policies import policy_json
+from rudder_ha.specs import encryption_key as spec
+
+
+@dataclass(frozen=True)
+class EncryptionKeyProps:
+    """Props of :class:`EncryptionKey`."""
+
+    name_prefix: str
+    region: str
+    deletion_window_days: int = spec.DEFAULT_DELETION_WINDOW_DAYS
+    service_principals: tuple[str, ...] = spec.DEFAULT_SERVICE_PRINCIPALS
+    """Services (short names, e.g. ``logs``, ``sns``) allowed to use the key in this account."""
+
+
+class EncryptionKey(pulumi.ComponentResource):
+    """A rotating KMS key whose policy lets the account administer it and named services use it.
+
+    Attributes: ``key`` (the ``aws.kms.Key``), ``alias``, ``account`` and ``partition`` (the data-source
+    results, as Outputs), and :attr:`arn`.
+    """
+
+    def __init__(self, name: str, props: EncryptionKeyProps, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("rudder-ha:encryption_key:EncryptionKey", name, None, opts)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        self.account = aws.get_caller_identity_output(opts=invoke)
+        self.partition = aws.get_partition_output(opts=invoke)
+        policy = pulumi.Output.all(self.partition.partition, self.account.account_id).apply(
+            lambda v: policy_json(spec.key_policy(v[0], v[1], props.region, props.service_principals))
+        )
+        self.key = aws.kms.Key(
+            f"{name}-key",
+            description=spec.description(props.name_prefix),
+            enable_key_rotation=True,
+            deletion_window_in_days=props.deletion_window_days,
+            policy=policy,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.alias = aws.kms.Alias(
+            f"{name}-alias",
+            name=spec.alias_name(props.name_prefix),
+            target_key_id=self.key.key_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"arn": self.key.arn, "alias": self.alias.name})
+
+    @property
+    def arn(self) -> pulumi.Output[str]:
+        """The key's ARN."""
+        return self.key.arn

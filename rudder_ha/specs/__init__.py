@@ -1,0 +1,1 @@
+"""Front-end-neutral definitions shared by the cdktf constructs and the Pulumi components."""

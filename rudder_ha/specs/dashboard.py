@@ -1,0 +1,215 @@
+"""The operations dashboard of one environment, front-end neutral: traffic and errors, the instance and its
+drains, the health probe, the jobsdb backlog and the state of every alarm.
+
+Shared by the cdktf :mod:`rudder_ha.constructs.dashboard` and the Pulumi :mod:`rudder_ha.pulumi_components.dashboard`.
+Values may be Terraform tokens (cdktf) or plain strings resolved from Pulumi outputs; the body comes out
+the same (``encode(body(...))``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rudder_ha.config.model import AlertThresholds
+from rudder_ha.policies import console_url as _console_url
+from rudder_ha.specs.alarms import ALB, FIVE_XX_RATE, FIVE_XX_RATE_LABEL
+from rudder_ha.specs.alerting import METRIC_NAMESPACE
+
+ASG = "AWS/AutoScaling"
+WIDTH = 24  # the dashboard grid is 24 units wide
+
+
+def dashboard_name(name_prefix: str) -> str:
+    """The dashboard is named after the environment's prefix."""
+    return name_prefix
+
+
+def console_url(region: str, name: str) -> str:
+    """The dashboard in the CloudWatch console."""
+    return _console_url(region, f"cloudwatch/home?region={region}#dashboards/dashboard/{name}")
+
+
+def encode(body: dict[str, Any]) -> str:
+    """A :func:`body` JSON-encoded, as ``dashboard_body`` takes it."""
+    return json.dumps(body)
+
+
+def body(
+    *,
+    name_prefix: str,
+    environment: str,
+    region: str,
+    alb_arn_suffix: str,
+    target_group_arn_suffix: str,
+    asg_name: str,
+    thresholds: AlertThresholds,
+    alarm_arns: list[str],
+) -> dict[str, Any]:
+    """The dashboard body as a Python dict."""
+    t = thresholds
+    lb = ["LoadBalancer", alb_arn_suffix]
+    target = ["TargetGroup", target_group_arn_suffix, *lb]
+    group = ["AutoScalingGroupName", asg_name]
+    env = ["Environment", environment]
+    alarms = list(alarm_arns)
+
+    def metrics(title: str, series: list[list[Any]], **kwargs: Any) -> dict[str, Any]:
+        return _metrics(region, title, series, **kwargs)
+
+    rows: list[list[dict[str, Any]]] = [
+        [
+            _text(
+                2,
+                f"## {name_prefix}: RudderStack data plane\n"
+                "One instance behind the ALB. *Drains in progress* = instances held in "
+                "Terminating:Wait by the drain lifecycle hook until the jobsdb is empty. "
+                "Probe: GET /health through the ALB every minute.",
+            )
+        ],
+        [
+            metrics(
+                "Targets and requests",
+                [
+                    [ALB, "HealthyHostCount", *target, {"stat": "Minimum", "label": "healthy hosts"}],
+                    [ALB, "UnHealthyHostCount", *target, {"stat": "Maximum", "label": "unhealthy hosts"}],
+                    [ALB, "RequestCount", *lb, {"stat": "Sum", "label": "requests", "yAxis": "right"}],
+                ],
+            ),
+            metrics(
+                "5xx",
+                [
+                    [ALB, "HTTPCode_ELB_5XX_Count", *lb, {"id": "elb5xx", "stat": "Sum", "label": "ALB 5xx"}],
+                    [
+                        ALB,
+                        "HTTPCode_Target_5XX_Count",
+                        *lb,
+                        {"id": "target5xx", "stat": "Sum", "label": "rudder-server 5xx"},
+                    ],
+                    [ALB, "RequestCount", *lb, {"id": "requests", "stat": "Sum", "visible": False}],
+                    *(
+                        [
+                            {"id": id_, "expression": expression, "label": FIVE_XX_RATE_LABEL, "yAxis": "right"}
+                            if id_ == "rate"
+                            else {"id": id_, "expression": expression, "visible": False}
+                        ]
+                        for id_, expression in FIVE_XX_RATE
+                    ),
+                ],
+                annotation=("5xx % alarm", t.alb_5xx_percent, "right"),
+            ),
+            metrics(
+                "Target response time (s)",
+                [
+                    [ALB, "TargetResponseTime", *target, {"stat": "p50", "label": "p50"}],
+                    [ALB, "TargetResponseTime", *target, {"stat": "p99", "label": "p99"}],
+                ],
+                annotation=("p99 alarm", t.target_response_time_seconds, "left"),
+            ),
+        ],
+        [
+            metrics(
+                "Instances (Auto Scaling group)",
+                [
+                    [ASG, "GroupInServiceInstances", *group, {"label": "in service"}],
+                    [ASG, "GroupPendingInstances", *group, {"label": "pending"}],
+                    [ASG, "GroupTerminatingInstances", *group, {"label": "terminating (draining)"}],
+                ],
+                stat="Maximum",
+            ),
+            metrics(
+                "Drains in progress",
+                [[ASG, "GroupTerminatingInstances", *group, {"label": "drains in progress"}]],
+                stat="Maximum",
+                view="singleValue",
+                width=4,
+            ),
+            metrics(
+                "Health probe",
+                [
+                    [METRIC_NAMESPACE, "Up", *env, {"stat": "Minimum", "label": "up"}],
+                    [METRIC_NAMESPACE, "Degraded", *env, {"stat": "Maximum", "label": "degraded"}],
+                    [
+                        METRIC_NAMESPACE,
+                        "LatencyMs",
+                        *env,
+                        {"stat": "Average", "label": "latency (ms)", "yAxis": "right"},
+                    ],
+                ],
+                width=12,
+            ),
+        ],
+        [
+            metrics(
+                "jobsdb backlog",
+                [
+                    [METRIC_NAMESPACE, "PendingJobs", *env, {"stat": "Maximum", "label": "pending jobs"}],
+                    [
+                        METRIC_NAMESPACE,
+                        "OldestPendingAgeSeconds",
+                        *env,
+                        {"stat": "Maximum", "label": "oldest pending (s)", "yAxis": "right"},
+                    ],
+                    [
+                        METRIC_NAMESPACE,
+                        "BacklogCheckFailed",
+                        *env,
+                        {"stat": "Maximum", "label": "check failed", "visible": False},
+                    ],
+                ],
+                annotation=("backlog age alarm", t.backlog_oldest_age_seconds, "right"),
+                width=12,
+            ),
+            {
+                "type": "alarm",
+                "width": 12,
+                "height": max(6, 2 + len(alarms) // 3),
+                "properties": {"title": "Alarms", "alarms": alarms, "sortBy": "stateUpdatedTimestamp"},
+            },
+        ],
+    ]
+    return {"start": "-PT6H", "periodOverride": "inherit", "widgets": _layout(rows)}
+
+
+def _metrics(
+    region: str,
+    title: str,
+    metrics: list[list[Any]],
+    *,
+    stat: str = "Average",
+    view: str = "timeSeries",
+    width: int = 8,
+    annotation: tuple[str, float, str] | None = None,
+) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "title": title,
+        "region": region,
+        "view": view,
+        "stacked": False,
+        "period": 60,
+        "stat": stat,
+        "metrics": metrics,
+    }
+    if annotation:
+        label, value, axis = annotation
+        properties["annotations"] = {"horizontal": [{"label": label, "value": value, "yAxis": axis}]}
+    return {"type": "metric", "width": width, "height": 6, "properties": properties}
+
+
+def _text(height: int, markdown: str) -> dict[str, Any]:
+    return {"type": "text", "width": WIDTH, "height": height, "properties": {"markdown": markdown}}
+
+
+def _layout(rows: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Places the widgets row by row, left to right."""
+    widgets = []
+    y = 0
+    for row in rows:
+        x = 0
+        for widget in row:
+            widgets.append({**widget, "x": x, "y": y})
+            x += widget["width"]
+        if x > WIDTH:
+            raise ValueError("a dashboard row is at most 24 units wide")
+        y += max(w["height"] for w in row)
+    return widgets

@@ -1,0 +1,57 @@
+"""The environment KMS key's description, alias and key policy, shared by
+:mod:`rudder_ha.constructs.encryption_key` (cdktf) and :mod:`rudder_ha.pulumi_components.encryption_key`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+DEFAULT_SERVICE_PRINCIPALS = ("logs", "cloudwatch", "events", "sns")
+DEFAULT_DELETION_WINDOW_DAYS = 30
+SERVICE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+
+
+def description(name_prefix: str) -> str:
+    """The key's description."""
+    return f"{name_prefix}: logs, queues, topics and tables"
+
+
+def alias_name(name_prefix: str) -> str:
+    """The key's alias."""
+    return f"alias/{name_prefix}"
+
+
+def service_principal(service: str, region: str) -> str:
+    """The principal of a service short name (CloudWatch Logs has a regional one)."""
+    return f"logs.{region}.amazonaws.com" if service == "logs" else f"{service}.amazonaws.com"
+
+
+def key_policy(partition: str, account_id: str, region: str, service_principals: Iterable[str]) -> dict[str, Any]:
+    """The account administers the key; each named service may use it, scoped to this account."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "AccountAdministers",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    for service in service_principals:
+        statement: dict[str, Any] = {
+            "Sid": f"{service.capitalize()}UsesKey",
+            "Effect": "Allow",
+            "Principal": {"Service": service_principal(service, region)},
+            "Action": list(SERVICE_ACTIONS),
+            "Resource": "*",
+        }
+        if service == "logs":
+            statement["Condition"] = {
+                "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:{region}:{account_id}:*"}
+            }
+        elif service != "cloudwatch":
+            # CloudWatch alarms publishing to an encrypted topic call KMS without a source-account
+            # context, so that statement stays unconditioned (AWS's own example key policy).
+            statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account_id}}
+        statements.append(statement)
+    return {"Version": "2012-10-17", "Statement": statements}

@@ -1,0 +1,62 @@
+"""The artifacts bucket's settings, the SSM parameter naming it and the read policy of the instance bundle,
+shared by the cdktf construct (:mod:`rudder_ha.constructs.instance_artifacts`) and the Pulumi component
+(:mod:`rudder_ha.pulumi_components.instance_artifacts`)."""
+
+from __future__ import annotations
+
+from rudder_ha.instance_bundle import KEY_PREFIX
+from rudder_ha.specs.instance_role import ssm_parameter_arn
+
+LIFECYCLE_RULE_ID = "expire-old-versions"
+NONCURRENT_DAYS = 90
+"""Superseded bundles stay readable this long (instances launched from an older template still fetch them)."""
+BUNDLE_CONTENT_TYPE = "application/gzip"
+PARAMETER_TYPE = "SecureString"
+READ_POLICY_NAME = "read-instance-bundle"
+
+
+def artifacts_parameter(environment: str) -> str:
+    """The SSM parameter naming the artifacts bucket (read by ``ami/bootstrap.sh``)."""
+    return f"/rudder-ha/{environment}/artifacts-bucket"
+
+
+def bucket_prefix(name_prefix: str) -> str:
+    """The artifacts bucket's name prefix (S3 appends a unique suffix)."""
+    return f"{name_prefix}-artifacts-"
+
+
+def parameter_description(name_prefix: str) -> str:
+    """The SSM parameter's description."""
+    return f"{name_prefix}: bucket holding the instance bundle"
+
+
+def bundle_read_policy(
+    bucket_arn: str, environment: str, kms_key_arn: str, partition: str, region: str, account: str
+) -> dict:
+    """Lets a role find the bucket and read instance bundles, nothing else."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "FindArtifactsBucket",
+                "Effect": "Allow",
+                "Action": "ssm:GetParameter",
+                "Resource": ssm_parameter_arn(partition, region, account, artifacts_parameter(environment)),
+            },
+            {
+                "Sid": "ReadInstanceBundles",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": f"{bucket_arn}/{KEY_PREFIX}/*",
+            },
+            {
+                "Sid": "DecryptArtifacts",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": kms_key_arn,
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": [f"s3.{region}.amazonaws.com", f"ssm.{region}.amazonaws.com"]}
+                },
+            },
+        ],
+    }

@@ -1,0 +1,106 @@
+"""The data-plane ALB's names, listeners, security-group rules, target-group health check and endpoint,
+shared by :mod:`rudder_ha.constructs.load_balancer` (cdktf) and :mod:`rudder_ha.pulumi_components.load_balancer`.
+
+Keyword-argument dicts use the attribute names both front ends share (Terraform's snake_case)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rudder_ha.config.model import GATEWAY_PORT, HEALTH_PATH, HealthCheckSettings, LoadBalancerSettings
+
+HTTPS_PORT = 443
+HTTP_PORT = 80
+EGRESS_DESCRIPTION = "to the rudder-server gateway and /health"
+REDIRECT_TO_HTTPS: dict[str, str] = {"protocol": "HTTPS", "port": str(HTTPS_PORT), "status_code": "HTTP_301"}
+"""The HTTP listener's redirect action (every field a string, as the provider schema has them)."""
+
+
+@dataclass(frozen=True)
+class IngressRule:
+    """One client ingress rule of the ALB's security group."""
+
+    id: str
+    """The cdktf construct id (``ingress_443_0``); Pulumi names the rule ``<load balancer>-<id>``."""
+    port: int
+    cidr_ipv4: str
+    description: str
+
+
+def security_group_name(name_prefix: str) -> str:
+    """The ALB security group's name (and ``Name`` tag)."""
+    return f"{name_prefix}-alb"
+
+
+def security_group_description(name_prefix: str) -> str:
+    """The ALB security group's description."""
+    return f"{name_prefix} ALB: event intake from clients"
+
+
+def listen_ports(settings: LoadBalancerSettings) -> list[int]:
+    """Ports clients reach: HTTPS and HTTP (redirected), or HTTP alone in a dev environment."""
+    return [HTTP_PORT] if settings.http_only else [HTTPS_PORT, HTTP_PORT]
+
+
+def ingress_rules(settings: LoadBalancerSettings) -> list[IngressRule]:
+    """One rule per listened port and allowed client CIDR."""
+    rules = []
+    for port in listen_ports(settings):
+        if settings.http_only:
+            description = "HTTP event intake (dev only)"
+        else:
+            description = "HTTPS event intake" if port == HTTPS_PORT else "HTTP (redirected to HTTPS)"
+        rules.extend(
+            IngressRule(id=f"ingress_{port}_{j}", port=port, cidr_ipv4=cidr, description=description)
+            for j, cidr in enumerate(settings.ingress_cidrs)
+        )
+    return rules
+
+
+def alb_settings(settings: LoadBalancerSettings) -> dict[str, Any]:
+    """The ALB's settings, besides its name, subnets, security groups and access logs."""
+    return {
+        "load_balancer_type": "application",
+        "internal": False,
+        "drop_invalid_header_fields": True,
+        "enable_deletion_protection": settings.deletion_protection,
+        "idle_timeout": settings.idle_timeout_seconds,
+        "desync_mitigation_mode": "defensive",
+        "enable_http2": True,
+    }
+
+
+def target_group_name(name_prefix: str) -> str:
+    """The gateway target group's name."""
+    return f"{name_prefix}-gw"
+
+
+def target_group_settings(name_prefix: str) -> dict[str, Any]:
+    """The gateway target group's settings, besides its VPC, deregistration delay and health check."""
+    return {
+        "name": target_group_name(name_prefix),
+        "port": GATEWAY_PORT,
+        "protocol": "HTTP",
+        "target_type": "instance",
+    }
+
+
+def health_check(settings: HealthCheckSettings) -> dict[str, Any]:
+    """The target group's health check: ``GET /health`` on the traffic port, 200 only."""
+    return {
+        "enabled": True,
+        "path": HEALTH_PATH,
+        "port": "traffic-port",
+        "protocol": "HTTP",
+        "matcher": "200",
+        "interval": settings.interval_seconds,
+        "timeout": settings.timeout_seconds,
+        "healthy_threshold": settings.healthy_threshold,
+        "unhealthy_threshold": settings.unhealthy_threshold,
+    }
+
+
+def endpoint_url(http_only: bool, host: str) -> str:
+    """The URL SDKs send events to, given the ALB's DNS name or the configured domain."""
+    return f"{'http' if http_only else 'https'}://{host}"

@@ -1,0 +1,314 @@
+"""The Pulumi DrainPipeline: the same queues, rule, table, SSM document, drain Lambda and scoped IAM as
+the cdktf construct, for every shipped single-node environment."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+
+from rudder_ha.config import load_environments, shipped_environment_files
+from rudder_ha.config.model import EnvironmentConfig
+from rudder_ha.instance_files import DRAIN_CHECK_PATH
+from rudder_ha.pulumi_components.drain_pipeline import DrainPipeline, DrainPipelineProps
+from rudder_ha.specs.drain import HANDOVER_COMMAND
+from tests.support.pulumi_mocks import ACCOUNT, RecordedResource, RecordingMocks, run_program
+
+SINGLE_NODE = [c for c in load_environments(shipped_environment_files()) if c.topology == "single_node"]
+DRAIN_CONFIG = Path(__file__).resolve().parents[1] / "lambdas" / "drain" / "drain_config.py"
+
+
+@dataclass
+class Built:
+    """What one program registered, and the values its outputs resolved to."""
+
+    mocks: RecordingMocks
+    seen: dict[str, Any] = field(default_factory=dict)
+
+    def one(self, type_: str, name: str | None = None) -> RecordedResource:
+        """The single resource of ``type_`` (and logical ``name``, if given)."""
+        found = [r for r in self.mocks.resources if r.type == type_ and (name is None or r.name == name)]
+        assert len(found) == 1, [r.name for r in found]
+        return found[0]
+
+    def all(self, type_: str) -> list[RecordedResource]:
+        """Every resource of ``type_``."""
+        return [r for r in self.mocks.resources if r.type == type_]
+
+    def statements(self) -> dict[str, dict]:
+        """The drain function's inline policy statements, by Sid."""
+        policy = self.one("aws:iam/rolePolicy:RolePolicy").json("policy")
+        return {s["Sid"]: s for s in policy["Statement"]}
+
+
+def build(config: EnvironmentConfig, **overrides: Callable[[], Any] | Any) -> Built:
+    """Runs a program with a KMS key, an alert topic and one DrainPipeline ``drain`` wired as the
+    single-node stack wires it; ``overrides`` replace props (callables are called inside the program)."""
+    seen: dict[str, Any] = {}
+
+    def program() -> None:
+        provider = aws.Provider("aws", region=config.region)
+        parent = pulumi.ResourceOptions(providers=[provider])
+        key = aws.kms.Key("key", opts=parent)
+        topic = aws.sns.Topic("alerting-topic", name=f"{config.name_prefix}-alerts", opts=parent)
+        fields: dict[str, Any] = {
+            "name_prefix": config.name_prefix,
+            "environment": config.environment,
+            "region": config.region,
+            "settings": config.drain,
+            "kms_key_arn": key.arn,
+            "asg_names": [f"{config.name_prefix}-data-plane"],
+            "target_group_arns": [
+                pulumi.Output.from_input(
+                    f"arn:aws:elasticloadbalancing:{config.region}:{ACCOUNT}:targetgroup/{config.name_prefix}-gw/1"
+                )
+            ],
+            "alert_topic_arn": topic.arn,
+            "jobsdb_mode": config.jobsdb.mode,
+        }
+        fields.update({k: v() if callable(v) else v for k, v in overrides.items()})
+        drain = DrainPipeline("drain", DrainPipelineProps(**fields), opts=parent)
+        watched = {
+            "key_arn": key.arn,
+            "topic_arn": topic.arn,
+            "target_group_arns": pulumi.Output.from_input(fields["target_group_arns"]),
+            "queue_arn": drain.queue.arn,
+            "queue_url": drain.queue.url,
+            "dlq_arn": drain.dead_letter_queue.arn,
+            "rule_arn": drain.rule.arn,
+            "table_arn": drain.table.arn,
+            "table_name": drain.table.name,
+            "function_arn": drain.function.arn,
+            "function_name": drain.function.name,
+            "log_group_arn": drain.function.log_group.arn,
+            "role_arn": drain.function.role.arn,
+        }
+        if drain.document is not None:
+            watched["document_name"] = drain.document.name
+        for label, output in watched.items():
+            output.apply(lambda value, label=label: seen.__setitem__(label, value))
+
+    return Built(run_program(program, stack=config.environment, region=config.region), seen)
+
+
+def drain_config_module() -> ModuleType:
+    """The drain Lambda's own configuration reader (stdlib only), loaded from ``lambdas/drain``."""
+    spec = importlib.util.spec_from_file_location("pulumi_test_drain_config", DRAIN_CONFIG)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up while being defined
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module", params=SINGLE_NODE, ids=lambda c: c.environment)
+def env_built(request: pytest.FixtureRequest) -> tuple[EnvironmentConfig, Built]:
+    config: EnvironmentConfig = request.param
+    return config, build(config)
+
+
+def test_there_are_single_node_environments() -> None:
+    assert {c.environment for c in SINGLE_NODE} >= {"dev", "staging", "prod"}
+
+
+def test_queues_encrypted_with_redrive(env_built: tuple[EnvironmentConfig, Built]) -> None:
+    config, built = env_built
+    seen = built.seen
+    dlq = built.one("aws:sqs/queue:Queue", "drain-dlq")
+    queue = built.one("aws:sqs/queue:Queue", "drain-queue")
+    assert dlq.inputs["name"] == f"{config.name_prefix}-drain-dlq"
+    assert dlq.inputs["kmsMasterKeyId"] == seen["key_arn"]
+    assert dlq.inputs["messageRetentionSeconds"] == 14 * 24 * 3600
+    assert queue.inputs["name"] == f"{config.name_prefix}-drain"
+    assert queue.inputs["kmsMasterKeyId"] == seen["key_arn"]
+    assert queue.inputs["kmsDataKeyReusePeriodSeconds"] == 300
+    assert queue.inputs["visibilityTimeoutSeconds"] == 360
+    assert queue.inputs["messageRetentionSeconds"] == 4 * 24 * 3600
+    assert queue.inputs["redrivePolicy"] == json.dumps({"deadLetterTargetArn": seen["dlq_arn"], "maxReceiveCount": 5})
+
+
+def test_rule_target_and_queue_policy(env_built: tuple[EnvironmentConfig, Built]) -> None:
+    config, built = env_built
+    seen = built.seen
+    rule = built.one("aws:cloudwatch/eventRule:EventRule", "drain-rule")
+    assert rule.inputs["name"] == f"{config.name_prefix}-drain"
+    assert rule.inputs["description"] == f"Terminating lifecycle actions of {config.name_prefix}'s Auto Scaling groups"
+    assert rule.json("eventPattern") == {
+        "source": ["aws.autoscaling"],
+        "detail-type": ["EC2 Instance-terminate Lifecycle Action"],
+        "detail": {"AutoScalingGroupName": [f"{config.name_prefix}-data-plane"]},
+    }
+    target = built.one("aws:cloudwatch/eventTarget:EventTarget", "drain-target")
+    assert target.inputs["rule"] == f"{config.name_prefix}-drain"
+    assert target.inputs["arn"] == seen["queue_arn"]
+    assert target.inputs["targetId"] == "drain-queue"
+    policy = built.one("aws:sqs/queuePolicy:QueuePolicy", "drain-queue_policy")
+    assert policy.inputs["queueUrl"] == seen["queue_url"]
+    assert policy.json("policy")["Statement"] == [
+        {
+            "Sid": "LifecycleEventsFromThisRule",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": seen["queue_arn"],
+            "Condition": {"ArnEquals": {"aws:SourceArn": seen["rule_arn"]}},
+        }
+    ]
+
+
+def test_state_table(env_built: tuple[EnvironmentConfig, Built]) -> None:
+    config, built = env_built
+    table = built.one("aws:dynamodb/table:Table", "drain-table")
+    assert table.inputs["name"] == f"{config.name_prefix}-drain"
+    assert table.inputs["billingMode"] == "PAY_PER_REQUEST"
+    assert table.inputs["hashKey"] == "pk"
+    assert table.inputs["attributes"] == [{"name": "pk", "type": "S"}]
+    assert table.get("ttl") == {"attributeName": "expires_at", "enabled": True}
+    assert table.get("serverSideEncryption") == {"enabled": True, "kmsKeyArn": built.seen["key_arn"]}
+    assert table.get("pointInTimeRecovery.enabled") is True
+    assert table.inputs["deletionProtectionEnabled"] is True
+
+
+def test_check_document_follows_jobsdb_mode(env_built: tuple[EnvironmentConfig, Built]) -> None:
+    config, built = env_built
+    document = built.one("aws:ssm/document:Document", "drain-check_document")
+    assert document.inputs["name"] == f"{config.name_prefix}-drain-check"
+    assert document.inputs["documentType"] == "Command"
+    assert document.inputs["documentFormat"] == "JSON"
+    step = document.json("content")["mainSteps"][0]
+    assert step["action"] == "aws:runShellScript"
+    assert step["inputs"]["timeoutSeconds"] == "60"
+    (command,) = step["inputs"]["runCommand"]
+    if config.jobsdb.mode == "rds":
+        assert command == HANDOVER_COMMAND
+    else:
+        assert command.startswith(f"exec {DRAIN_CHECK_PATH} ")
+
+
+@pytest.mark.parametrize("mode", ["instance", "rds"])
+def test_check_document_both_modes(mode: str) -> None:
+    built = build(SINGLE_NODE[0], jobsdb_mode=mode)
+    content = built.one("aws:ssm/document:Document").json("content")
+    (command,) = content["mainSteps"][0]["inputs"]["runCommand"]
+    assert (command == HANDOVER_COMMAND) == (mode == "rds")
+    assert ("rudder-drain-check" in command) == (mode == "instance")
+
+
+def test_function_settings_and_environment(env_built: tuple[EnvironmentConfig, Built]) -> None:
+    config, built = env_built
+    seen = built.seen
+    function = built.one("aws:lambda/function:Function", "drain-function-function")
+    assert function.inputs["name"] == f"{config.name_prefix}-drain"
+    assert function.inputs["timeout"] == 60
+    assert function.inputs["reservedConcurrentExecutions"] == 5
+    assert function.inputs["kmsKeyArn"] == seen["key_arn"]
+    assert function.inputs["role"] == seen["role_arn"]
+    assert function.get("tracingConfig.mode") == "Active"
+    variables = function.get("environment.variables")
+    assert variables == {
+        "DRAIN_TABLE_NAME": seen["table_name"],
+        "DRAIN_QUEUE_URL": seen["queue_url"],
+        "ALERT_TOPIC_ARN": seen["topic_arn"],
+        "ENVIRONMENT": config.environment,
+        "DRAIN_DEADLINE_SECONDS": str(config.drain.deadline_seconds),
+        "POLL_INTERVAL_SECONDS": str(config.drain.poll_interval_seconds),
+        "ABANDON_AFTER_DEADLINE": str(config.drain.abandon_after_deadline).lower(),
+        "DRAIN_STRATEGY": "ec2",
+        "DRAIN_CHECK_DOCUMENT": seen["document_name"],
+        "SSM_COMMAND_TIMEOUT_SECONDS": "60",
+    }
+    # The handler's own reader accepts this environment and reads back the same values.
+    drain_config = drain_config_module().DrainConfig.from_env(variables)
+    assert drain_config.table_name == seen["table_name"]
+    assert drain_config.check_document == f"{config.name_prefix}-drain-check"
+    assert drain_config.deadline_seconds == config.drain.deadline_seconds
+    logs = built.one("aws:cloudwatch/logGroup:LogGroup")
+    assert logs.inputs["name"] == f"/aws/lambda/{config.name_prefix}-drain"
+    assert logs.inputs["kmsKeyId"] == seen["key_arn"]
+    mapping = built.one("aws:lambda/eventSourceMapping:EventSourceMapping", "drain-source")
+    assert mapping.inputs["eventSourceArn"] == seen["queue_arn"]
+    assert mapping.inputs["functionName"] == seen["function_arn"]
+    assert mapping.inputs["batchSize"] == 1
+    assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_iam_scoped_to_this_environments_arns(env_built: tuple[EnvironmentConfig, Built]) -> None:
+    config, built = env_built
+    seen = built.seen
+    statements = built.statements()
+    assert list(statements) == [
+        "WriteOwnLogs",
+        "WriteTraces",
+        "DecryptOwnEnvironment",
+        "CompleteAndHeartbeatTheseGroupsHooks",
+        "TakeOutOfThisTargetGroup",
+        "RunTheDrainCheckDocument",
+        "OnThisEnvironmentsInstances",
+        "ReadOnlyLookups",
+        "DrainState",
+        "DrainQueue",
+        "Alert",
+        "EncryptedQueueTableTopic",
+    ]
+    region = config.region
+    assert statements["WriteOwnLogs"]["Resource"] == f"{seen['log_group_arn']}:*"
+    assert statements["CompleteAndHeartbeatTheseGroupsHooks"]["Resource"] == [
+        f"arn:aws:autoscaling:{region}:{ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/{config.name_prefix}-data-plane"
+    ]
+    assert statements["TakeOutOfThisTargetGroup"]["Action"] == "elasticloadbalancing:DeregisterTargets"
+    assert statements["TakeOutOfThisTargetGroup"]["Resource"] == seen["target_group_arns"]
+    assert statements["RunTheDrainCheckDocument"]["Resource"] == (
+        f"arn:aws:ssm:{region}:{ACCOUNT}:document/{config.name_prefix}-drain-check"
+    )
+    assert statements["OnThisEnvironmentsInstances"]["Resource"] == f"arn:aws:ec2:{region}:{ACCOUNT}:instance/*"
+    assert statements["OnThisEnvironmentsInstances"]["Condition"] == {
+        "StringEquals": {"ssm:resourceTag/environment": config.environment}
+    }
+    assert statements["DrainState"]["Resource"] == seen["table_arn"]
+    assert statements["DrainQueue"]["Resource"] == seen["queue_arn"]
+    assert statements["Alert"] == {
+        "Sid": "Alert",
+        "Effect": "Allow",
+        "Action": "sns:Publish",
+        "Resource": seen["topic_arn"],
+    }
+    assert statements["EncryptedQueueTableTopic"]["Resource"] == seen["key_arn"]
+    assert statements["DecryptOwnEnvironment"]["Resource"] == seen["key_arn"]
+    wildcard = {sid for sid, s in statements.items() if s["Resource"] == "*"}
+    assert wildcard == {"WriteTraces", "ReadOnlyLookups"}
+    assert all(a.split(":")[1].startswith(("Describe", "Get")) for a in statements["ReadOnlyLookups"]["Action"])
+    trust = built.one("aws:iam/role:Role").json("assumeRolePolicy")["Statement"][0]
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+
+
+def test_eks_strategy_has_no_document_and_runs_in_the_vpc() -> None:
+    extra = {"Sid": "ReachTheCluster", "Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": "arn:cluster"}
+    built = build(
+        SINGLE_NODE[0],
+        strategy="eks",
+        strategy_environment=lambda: {"EKS_CLUSTER_NAME": pulumi.Output.from_input("cluster-1")},
+        strategy_statements=[extra],
+        vpc_subnet_ids=["subnet-a"],
+        vpc_security_group_ids=["sg-1"],
+    )
+    assert not built.all("aws:ssm/document:Document")
+    statements = built.statements()
+    assert not {"TakeOutOfThisTargetGroup", "RunTheDrainCheckDocument", "OnThisEnvironmentsInstances"} & set(statements)
+    assert list(statements)[-1] == "ReachTheCluster"
+    assert "ssm:GetCommandInvocation" not in statements["ReadOnlyLookups"]["Action"]
+    function = built.one("aws:lambda/function:Function")
+    variables = function.get("environment.variables")
+    assert variables["DRAIN_STRATEGY"] == "eks"
+    assert variables["EKS_CLUSTER_NAME"] == "cluster-1"
+    assert "DRAIN_CHECK_DOCUMENT" not in variables
+    assert function.get("vpcConfig.subnetIds") == ["subnet-a"]
+    assert built.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment").name == "drain-function-vpc_access"
