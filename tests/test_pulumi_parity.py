@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from rudder_ha.config import load_environments, shipped_environment_files
-from tests.support.parity import Aspect, Normalized, cdktf_resources, compare, pulumi_resources
+from tests.support.parity import Aspect, Normalized, cdktf_resources, compare, leaves, pulumi_resources
 
 SINGLE_NODE = sorted(
     c.environment for c in load_environments(shipped_environment_files()) if c.topology == "single_node"
@@ -233,19 +233,11 @@ def test_a_reference_to_another_resource_is_reported(normalized: dict) -> None:
 def test_the_comparison_covers_the_settings(environment: str, normalized: dict) -> None:
     """Not an empty comparison: thousands of settings per environment, and the ones the issue names."""
     cdktf, _ = normalized[environment]
-    leaves = sum(len(_leaves(r.props)) for r in cdktf)
-    assert leaves > 1000
+    settings = sum(len(leaves(r.props)) for r in cdktf)
+    assert settings > 1000
     group = _one(cdktf, "aws_autoscaling_group")
     assert group.props["health_check_type"] == "ELB"
     assert group.props["initial_lifecycle_hook"]["lifecycle_transition"] == "autoscaling:EC2_INSTANCE_TERMINATING"
     template = _one(cdktf, "aws_launch_template")
     assert template.props["metadata_option"]["http_token"] == "required"  # names are singular (see parity.py)
     assert _one(cdktf, "aws_lb_target_group").props["health_check"]["path"] == "/health"
-
-
-def _leaves(value: Any) -> list[Any]:
-    if isinstance(value, dict):
-        return [leaf for v in value.values() for leaf in _leaves(v)]
-    if isinstance(value, list):
-        return [leaf for v in value for leaf in _leaves(v)]
-    return [value]

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_elb_service_account import DataAwsElbServiceAccount
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from constructs import Construct
 
-from rudder_ha.constructs.private_bucket import PrivateBucketProps, add_private_bucket
+from rudder_ha.constructs.private_bucket import add_private_bucket
 from rudder_ha.specs import access_log_bucket as spec
+from rudder_ha.specs.access_log_bucket import AccessLogBucketProps
 
-
-@dataclass(frozen=True)
-class AccessLogBucketProps:
-    """Props of :class:`AccessLogBucket`."""
-
-    name_prefix: str
-    retention_days: int
-    log_prefix: str = spec.DEFAULT_LOG_PREFIX
-    force_destroy: bool = False
+__all__ = ["AccessLogBucket", "AccessLogBucketProps"]
 
 
 class AccessLogBucket(Construct):
@@ -39,12 +30,6 @@ class AccessLogBucket(Construct):
 
         self.bucket = add_private_bucket(
             self,
-            PrivateBucketProps(
-                bucket_prefix=spec.bucket_prefix(props.name_prefix),
-                lifecycle_rule_id=spec.LIFECYCLE_RULE_ID,
-                noncurrent_days=spec.NONCURRENT_DAYS,
-                expiration_days=props.retention_days,
-                force_destroy=props.force_destroy,
-            ),
+            spec.private_bucket_props(props),
             delivery,
         )

@@ -10,8 +10,6 @@ all start with ``<name_prefix>-`` (the topic policy only accepts alarms named so
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
 from cdktf_cdktf_provider_aws.cloudwatch_event_target import CloudwatchEventTarget
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
@@ -32,33 +30,13 @@ from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
-from rudder_ha.config.model import AlertingSettings
 from rudder_ha.constructs.naming import policy_json
-from rudder_ha.constructs.python_function import PythonFunction, PythonFunctionProps
+from rudder_ha.constructs.python_function import PythonFunction
 from rudder_ha.specs import alarms, alerting
 from rudder_ha.specs.alarms import FIVE_XX_RATE, AlarmSpec, Severity
-from rudder_ha.specs.alerting import METRIC_NAMESPACE
+from rudder_ha.specs.alerting import METRIC_NAMESPACE, AlertingProps
 
 __all__ = ["FIVE_XX_RATE", "METRIC_NAMESPACE", "Alerting", "AlertingProps"]
-
-
-@dataclass(frozen=True)
-class AlertingProps:
-    """Props of :class:`Alerting`."""
-
-    name_prefix: str
-    environment: str
-    region: str
-    settings: AlertingSettings
-    kms_key_arn: str
-    """The environment's CMK: encrypts the topic, the dead-letter queue, Lambda environments and logs."""
-    health_url: str
-    """What the probe GETs: the public endpoint's ``/health``, through the ALB like a client."""
-    alb_arn_suffix: str
-    target_group_arn_suffix: str
-    asg_name: str
-    instance_role_name: str
-    """The data-plane instance role; it gets permission to publish the backlog metrics."""
 
 
 class Alerting(Construct):
@@ -100,9 +78,8 @@ class Alerting(Construct):
         self.alert_function = PythonFunction(
             self,
             "alert_router",
-            PythonFunctionProps(
-                **alerting.router_function(prefix, props.environment, props.settings),
-                kms_key_arn=props.kms_key_arn,
+            alerting.router_function(
+                props,
                 policy_statements=alerting.router_statements(
                     props.settings, partition=partition, region=region, account=account, service_region=props.region
                 ),
@@ -124,9 +101,7 @@ class Alerting(Construct):
         self.probe_function = PythonFunction(
             self,
             "health_probe",
-            PythonFunctionProps(
-                **alerting.probe_function(prefix, props.environment, props.health_url), kms_key_arn=props.kms_key_arn
-            ),
+            alerting.probe_function(props),
         )
         schedule = CloudwatchEventRule(self, "probe_schedule", **alerting.probe_schedule(prefix))
         CloudwatchEventTarget(

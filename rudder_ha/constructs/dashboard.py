@@ -4,7 +4,6 @@ health probe, the jobsdb backlog and the state of every alarm (body: :mod:`rudde
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import jsii
@@ -12,23 +11,10 @@ from cdktf import IResolveContext, IStringProducer, Lazy
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from constructs import Construct
 
-from rudder_ha.config.model import AlertThresholds
 from rudder_ha.specs import dashboard as spec
+from rudder_ha.specs.dashboard import OperationsDashboardProps
 
-
-@dataclass(frozen=True)
-class OperationsDashboardProps:
-    """Props of :class:`OperationsDashboard`."""
-
-    name_prefix: str
-    environment: str
-    region: str
-    alb_arn_suffix: str
-    target_group_arn_suffix: str
-    asg_name: str
-    thresholds: AlertThresholds
-    alarm_arns: Callable[[], list[str]]
-    """Called at synthesis, so alarms added after the dashboard (e.g. by the drain pipeline) are listed."""
+__all__ = ["OperationsDashboard", "OperationsDashboardProps"]
 
 
 @jsii.implements(IStringProducer)
@@ -63,17 +49,4 @@ class OperationsDashboard(Construct):
 
     def body(self) -> dict[str, Any]:
         """The dashboard body as a Python dict (JSON-encoded into ``dashboard_body``)."""
-        return spec.body(**self._body_args())
-
-    def _body_args(self) -> dict[str, Any]:
-        p = self._props
-        return {
-            "name_prefix": p.name_prefix,
-            "environment": p.environment,
-            "region": p.region,
-            "alb_arn_suffix": p.alb_arn_suffix,
-            "target_group_arn_suffix": p.target_group_arn_suffix,
-            "asg_name": p.asg_name,
-            "thresholds": p.thresholds,
-            "alarm_arns": p.alarm_arns(),
-        }
+        return spec.body(self._props)

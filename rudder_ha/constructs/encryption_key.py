@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
@@ -12,17 +10,9 @@ from constructs import Construct
 
 from rudder_ha.constructs.naming import policy_json
 from rudder_ha.specs import encryption_key as spec
+from rudder_ha.specs.encryption_key import EncryptionKeyProps
 
-
-@dataclass(frozen=True)
-class EncryptionKeyProps:
-    """Props of :class:`EncryptionKey`."""
-
-    name_prefix: str
-    region: str
-    deletion_window_days: int = spec.DEFAULT_DELETION_WINDOW_DAYS
-    service_principals: tuple[str, ...] = spec.DEFAULT_SERVICE_PRINCIPALS
-    """Services (short names, e.g. ``logs``, ``sns``) allowed to use the key in this account."""
+__all__ = ["EncryptionKey", "EncryptionKeyProps"]
 
 
 class EncryptionKey(Construct):
@@ -35,9 +25,7 @@ class EncryptionKey(Construct):
         self.key = KmsKey(
             self,
             "key",
-            description=spec.description(props.name_prefix),
-            enable_key_rotation=True,
-            deletion_window_in_days=props.deletion_window_days,
+            **spec.key_settings(props),
             policy=policy_json(
                 spec.key_policy(
                     self.partition.partition, self.account.account_id, props.region, props.service_principals

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-
 from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
@@ -42,8 +39,6 @@ from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from constructs import Construct
 
-from rudder_ha.config.model import ImagePipelineSettings, InstanceSettings, RudderSettings
-from rudder_ha.constructs.naming import service_assume_role_policy
 from rudder_ha.image_component import component_documents
 from rudder_ha.specs import image_pipeline as spec
 from rudder_ha.specs.image_pipeline import (
@@ -51,6 +46,7 @@ from rudder_ha.specs.image_pipeline import (
     IMAGE_BUILD_TIMEOUT,
     IMAGE_TESTS_TIMEOUT_MINUTES,
     MANAGED_POLICIES,
+    DataPlaneImagePipelineProps,
 )
 from rudder_ha.specs.instance_role import managed_policy_arn
 from rudder_ha.specs.single_node_group import ROOT_DEVICE
@@ -69,28 +65,6 @@ __all__ = [
 def terraform_literal(text: str) -> str:
     """``text`` escaped for a Terraform string, where ``${`` and ``%{`` would start a template."""
     return text.replace("${", "$${").replace("%{", "%%{")
-
-
-@dataclass(frozen=True)
-class DataPlaneImagePipelineProps:
-    """Props of :class:`DataPlaneImagePipeline`."""
-
-    name_prefix: str
-    environment: str
-    region: str
-    kms_key_arn: str
-    """Encrypts the components and the build logs (the environment's key)."""
-    subnet_id: str
-    """One private subnet (with a NAT route) for the build and test instances."""
-    vpc_id: str
-    settings: ImagePipelineSettings
-    instance: InstanceSettings
-    rudder: RudderSettings
-    bake_settings: Mapping[str, str]
-    """``/etc/rudder-ha/instance.env`` at bake time: the user data's settings, so that units starting at
-    boot before the user data rewrites them see the same values."""
-    tags: Mapping[str, str] = field(default_factory=dict)
-    """Tags for the AMI, its snapshots and the build instances (provider default tags do not reach them)."""
 
 
 class DataPlaneImagePipeline(Construct):
@@ -117,19 +91,14 @@ class DataPlaneImagePipeline(Construct):
         name = spec.pipeline_name(props.name_prefix)
         partition = DataAwsPartition(self, "partition").partition
         replace_first = TerraformResourceLifecycle(create_before_destroy=True)
-        tags = dict(props.tags)
 
         documents = component_documents(props.name_prefix, props.rudder, props.bake_settings)
         self.components = [
             ImagebuilderComponent(
                 self,
                 spec.component_id(doc),
-                name=spec.component_name(props.name_prefix, doc),
-                description=doc.description,
-                platform=spec.PLATFORM,
-                version=doc.version,
+                **spec.component_args(props.name_prefix, doc, props.kms_key_arn),
                 data=terraform_literal(doc.data),
-                kms_key_id=props.kms_key_arn,
                 lifecycle=replace_first,
             )
             for doc in documents
@@ -139,10 +108,7 @@ class DataPlaneImagePipeline(Construct):
         self.recipe = ImagebuilderImageRecipe(
             self,
             "recipe",
-            name=name,
-            description=spec.RECIPE_DESCRIPTION,
-            version=spec.recipe_version(inst, documents),
-            parent_image=spec.parent_image(inst),
+            **spec.recipe_args(props.name_prefix, inst, documents),
             component=[ImagebuilderImageRecipeComponent(component_arn=c.arn) for c in self.components],
             block_device_mapping=[
                 ImagebuilderImageRecipeBlockDeviceMapping(
@@ -153,13 +119,7 @@ class DataPlaneImagePipeline(Construct):
             lifecycle=replace_first,
         )
 
-        self.role = IamRole(
-            self,
-            "role",
-            name=spec.builder_name(props.name_prefix),
-            description=spec.ROLE_DESCRIPTION,
-            assume_role_policy=service_assume_role_policy(spec.BUILD_SERVICE),
-        )
+        self.role = IamRole(self, "role", **spec.role_args(props.name_prefix))
         for policy in MANAGED_POLICIES:
             IamRolePolicyAttachment(
                 self,
@@ -171,14 +131,7 @@ class DataPlaneImagePipeline(Construct):
             self, "profile", name=spec.builder_name(props.name_prefix), role=self.role.name
         )
 
-        self.security_group = SecurityGroup(
-            self,
-            "sg",
-            name=spec.builder_name(props.name_prefix),
-            description=spec.security_group_description(props.name_prefix),
-            vpc_id=props.vpc_id,
-            tags={"Name": spec.builder_name(props.name_prefix)},
-        )
+        self.security_group = SecurityGroup(self, "sg", **spec.security_group_args(props.name_prefix, props.vpc_id))
         VpcSecurityGroupEgressRule(
             self,
             "egress_https",
@@ -190,39 +143,28 @@ class DataPlaneImagePipeline(Construct):
         self.infrastructure = ImagebuilderInfrastructureConfiguration(
             self,
             "infrastructure",
-            name=name,
-            description=spec.INFRASTRUCTURE_DESCRIPTION,
-            instance_profile_name=self.profile.name,
-            instance_types=[props.settings.build_instance_type],
-            subnet_id=props.subnet_id,
-            security_group_ids=[self.security_group.id],
+            **spec.infrastructure_args(props, self.profile.name, self.security_group.id),
             instance_metadata_options=ImagebuilderInfrastructureConfigurationInstanceMetadataOptions(
                 **spec.METADATA_OPTIONS
             ),
-            terminate_instance_on_failure=True,
-            resource_tags=spec.build_instance_tags(props.name_prefix, tags),
         )
 
         self.ami_parameter = spec.ami_parameter(props.environment)
         self.distribution = ImagebuilderDistributionConfiguration(
             self,
             "distribution",
-            name=name,
-            description=spec.distribution_description(props.environment),
+            **spec.distribution_args(props.name_prefix, props.environment),
             distribution=[
                 ImagebuilderDistributionConfigurationDistribution(
                     region=props.region,
                     ami_distribution_configuration=(
                         ImagebuilderDistributionConfigurationDistributionAmiDistributionConfiguration(
-                            name=spec.ami_name(name),
-                            description=spec.ami_description(props.name_prefix, props.rudder),
-                            kms_key_id=inst.ebs_kms_key_arn,
-                            ami_tags=spec.ami_tags(name, props.rudder, tags),
+                            **spec.ami_distribution_args(props)
                         )
                     ),
                     ssm_parameter_configuration=[
                         ImagebuilderDistributionConfigurationDistributionSsmParameterConfiguration(
-                            parameter_name=self.ami_parameter, data_type=spec.AMI_DATA_TYPE
+                            **spec.ssm_parameter_args(props.environment)
                         )
                     ],
                 )
@@ -231,52 +173,30 @@ class DataPlaneImagePipeline(Construct):
 
         # Image Builder writes to these groups; created here so they are encrypted and expire.
         self.build_logs = CloudwatchLogGroup(
-            self,
-            "build_logs",
-            name=spec.build_log_group(name),
-            retention_in_days=BUILD_LOG_RETENTION_DAYS,
-            kms_key_id=props.kms_key_arn,
+            self, "build_logs", **spec.log_group_args(spec.build_log_group(name), props.kms_key_arn)
         )
         self.pipeline_logs = CloudwatchLogGroup(
-            self,
-            "pipeline_logs",
-            name=spec.pipeline_log_group(name),
-            retention_in_days=BUILD_LOG_RETENTION_DAYS,
-            kms_key_id=props.kms_key_arn,
+            self, "pipeline_logs", **spec.log_group_args(spec.pipeline_log_group(name), props.kms_key_arn)
         )
 
+        builds_from = spec.build_args(self.recipe.arn, self.infrastructure.arn, self.distribution.arn)
         self.pipeline = ImagebuilderImagePipeline(
             self,
             "pipeline",
-            name=name,
-            description=spec.pipeline_description(props.name_prefix),
-            image_recipe_arn=self.recipe.arn,
-            infrastructure_configuration_arn=self.infrastructure.arn,
-            distribution_configuration_arn=self.distribution.arn,
+            **spec.pipeline_args(props.name_prefix),
+            **builds_from,
             # Always build on schedule: the parent AMI is an SSM parameter and dnf updates are not
             # "dependency updates" Image Builder could detect.
-            schedule=ImagebuilderImagePipelineSchedule(
-                schedule_expression=props.settings.schedule,
-                pipeline_execution_start_condition=spec.SCHEDULE_START_CONDITION,
-            ),
-            image_tests_configuration=ImagebuilderImagePipelineImageTestsConfiguration(
-                image_tests_enabled=True, timeout_minutes=IMAGE_TESTS_TIMEOUT_MINUTES
-            ),
-            enhanced_image_metadata_enabled=True,
-            status=spec.PIPELINE_STATUS,
+            schedule=ImagebuilderImagePipelineSchedule(**spec.schedule_args(props.settings)),
+            image_tests_configuration=ImagebuilderImagePipelineImageTestsConfiguration(**spec.IMAGE_TESTS),
             depends_on=[self.pipeline_logs, self.build_logs],
         )
 
         self.image = ImagebuilderImage(
             self,
             "image",
-            image_recipe_arn=self.recipe.arn,
-            infrastructure_configuration_arn=self.infrastructure.arn,
-            distribution_configuration_arn=self.distribution.arn,
-            image_tests_configuration=ImagebuilderImageImageTestsConfiguration(
-                image_tests_enabled=True, timeout_minutes=IMAGE_TESTS_TIMEOUT_MINUTES
-            ),
-            enhanced_image_metadata_enabled=True,
+            **builds_from,
+            image_tests_configuration=ImagebuilderImageImageTestsConfiguration(**spec.IMAGE_TESTS),
             timeouts=ImagebuilderImageTimeouts(create=IMAGE_BUILD_TIMEOUT),
             depends_on=[self.build_logs],
             lifecycle=replace_first,

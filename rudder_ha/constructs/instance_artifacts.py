@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cdktf import AssetType, TerraformAsset
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
@@ -14,22 +12,10 @@ from constructs import Construct
 
 from rudder_ha.constructs.naming import policy_json
 from rudder_ha.constructs.private_bucket import PrivateBucketProps, add_private_bucket
-from rudder_ha.instance_bundle import InstanceBundle
 from rudder_ha.specs import instance_artifacts as spec
-from rudder_ha.specs.instance_artifacts import artifacts_parameter
+from rudder_ha.specs.instance_artifacts import InstanceArtifactsProps, artifacts_parameter
 
 __all__ = ["InstanceArtifacts", "InstanceArtifactsProps", "artifacts_parameter"]
-
-
-@dataclass(frozen=True)
-class InstanceArtifactsProps:
-    """Props of :class:`InstanceArtifacts`."""
-
-    name_prefix: str
-    environment: str
-    region: str
-    kms_key_arn: str
-    bundle: InstanceBundle
 
 
 class InstanceArtifacts(Construct):
@@ -42,33 +28,16 @@ class InstanceArtifacts(Construct):
         self._partition = DataAwsPartition(self, "partition").partition
         self._account = DataAwsCallerIdentity(self, "account").account_id
         self.bucket = add_private_bucket(
-            self,
-            PrivateBucketProps(
-                bucket_prefix=spec.bucket_prefix(props.name_prefix),
-                lifecycle_rule_id=spec.LIFECYCLE_RULE_ID,
-                noncurrent_days=spec.NONCURRENT_DAYS,
-                kms_key_arn=props.kms_key_arn,
-            ),
+            self, PrivateBucketProps(**spec.bucket_args(props.name_prefix, props.kms_key_arn))
         )
         asset = TerraformAsset(self, "bundle_file", path=str(props.bundle.path), type=AssetType.FILE)
         self.bundle_object = S3Object(
             self,
             "bundle",
-            bucket=self.bucket.id,
-            key=props.bundle.key,
+            **spec.bundle_object_args(self.bucket.id, props.bundle, props.kms_key_arn),
             source=asset.path,
-            kms_key_id=props.kms_key_arn,
-            content_type=spec.BUNDLE_CONTENT_TYPE,
         )
-        self.parameter = SsmParameter(
-            self,
-            "bucket_name",
-            name=artifacts_parameter(props.environment),
-            type=spec.PARAMETER_TYPE,
-            key_id=props.kms_key_arn,
-            description=spec.parameter_description(props.name_prefix),
-            value=self.bucket.bucket,
-        )
+        self.parameter = SsmParameter(self, "bucket_name", **spec.parameter_args(props, self.bucket.bucket))
 
     def grant_read(self, role_name: str) -> None:
         """Lets ``role_name`` find the bucket and read instance bundles, nothing else."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.iam_instance_profile import IamInstanceProfile
@@ -12,18 +10,11 @@ from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
-from rudder_ha.config.model import SecretRef
-from rudder_ha.constructs.naming import policy_json, service_assume_role_policy
+from rudder_ha.constructs.naming import policy_json
 from rudder_ha.specs import instance_role as spec
+from rudder_ha.specs.instance_role import InstanceRoleProps
 
-
-@dataclass(frozen=True)
-class InstanceRoleProps:
-    """Props of :class:`InstanceRole`."""
-
-    name_prefix: str
-    region: str
-    workspace_token: SecretRef
+__all__ = ["InstanceRole", "InstanceRoleProps"]
 
 
 class InstanceRole(Construct):
@@ -33,13 +24,7 @@ class InstanceRole(Construct):
         super().__init__(scope, id_)
         partition = DataAwsPartition(self, "partition").partition
         account = DataAwsCallerIdentity(self, "account").account_id
-        self.role = IamRole(
-            self,
-            "role",
-            name=spec.role_name(props.name_prefix),
-            description=spec.ROLE_DESCRIPTION,
-            assume_role_policy=service_assume_role_policy(spec.SERVICE),
-        )
+        self.role = IamRole(self, "role", **spec.role_args(props.name_prefix))
         IamRolePolicyAttachment(
             self,
             "ssm_core",

@@ -3,8 +3,6 @@ loss of the instance and of an availability zone."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cdktf import Fn
 from cdktf_cdktf_provider_aws.db_instance import DbInstance
 from cdktf_cdktf_provider_aws.db_parameter_group import DbParameterGroup, DbParameterGroupParameter
@@ -16,27 +14,10 @@ from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
-from rudder_ha.config.model import JobsdbSettings
-from rudder_ha.constructs.naming import service_assume_role_policy
 from rudder_ha.specs import jobsdb_database as spec
-from rudder_ha.specs.jobsdb_database import ADMIN_USER, DATABASE_NAME, PARAMETERS, POSTGRES_PORT
+from rudder_ha.specs.jobsdb_database import ADMIN_USER, DATABASE_NAME, PARAMETERS, POSTGRES_PORT, JobsdbDatabaseProps
 
 __all__ = ["ADMIN_USER", "DATABASE_NAME", "PARAMETERS", "POSTGRES_PORT", "JobsdbDatabase", "JobsdbDatabaseProps"]
-
-
-@dataclass(frozen=True)
-class JobsdbDatabaseProps:
-    """Props of :class:`JobsdbDatabase`."""
-
-    name_prefix: str
-    vpc_id: str
-    private_subnet_ids: list[str]
-    settings: JobsdbSettings
-    kms_key_arn: str
-    """Encrypts storage, Performance Insights and the managed master secret (unless settings name a key)."""
-    connection_parameter: str
-    """SSM parameter name for the connection settings, e.g. ``/rudder-ha/prod/jobsdb``."""
-    final_snapshot: bool = True
 
 
 class JobsdbDatabase(Construct):
@@ -52,32 +33,15 @@ class JobsdbDatabase(Construct):
         s = props.settings
         name = spec.database_name(props.name_prefix)
         key = s.kms_key_arn or props.kms_key_arn
-        self.security_group = SecurityGroup(
-            self,
-            "sg",
-            name=name,
-            description=spec.security_group_description(name),
-            vpc_id=props.vpc_id,
-            tags={"Name": name},
-        )
+        self.security_group = SecurityGroup(self, "sg", **spec.security_group_args(name, props.vpc_id))
         subnets = DbSubnetGroup(self, "subnets", name=name, subnet_ids=props.private_subnet_ids)
         parameters = DbParameterGroup(
             self,
             "parameters",
-            name=spec.parameter_group_name(name, s),
-            family=spec.parameter_group_family(s),
-            description=spec.parameter_group_description(name),
-            parameter=[
-                DbParameterGroupParameter(name=k, value=v, apply_method=spec.parameter_apply_method(k))
-                for k, v in PARAMETERS.items()
-            ],
+            **spec.parameter_group_args(name, s),
+            parameter=[DbParameterGroupParameter(**p) for p in spec.parameter_group_parameters()],
         )
-        monitoring = IamRole(
-            self,
-            "monitoring_role",
-            name=spec.monitoring_role_name(name),
-            assume_role_policy=service_assume_role_policy(spec.MONITORING_SERVICE),
-        )
+        monitoring = IamRole(self, "monitoring_role", **spec.monitoring_role_args(name))
         IamRolePolicyAttachment(
             self,
             "monitoring_policy",
@@ -96,25 +60,14 @@ class JobsdbDatabase(Construct):
         self.connection_parameter = SsmParameter(
             self,
             "connection",
-            name=props.connection_parameter,
-            # Holds no password (that stays in the admin secret), encrypted all the same.
-            type=spec.CONNECTION_PARAMETER_TYPE,
-            key_id=key,
-            description=spec.connection_parameter_description(name),
+            **spec.connection_parameter_args(props.connection_parameter, name, key),
             value=Fn.jsonencode(spec.connection_document(self.instance.address, self.master_secret_arn)),
         )
 
     def allow_from(self, client_security_group_id: str) -> None:
         """Lets instances in ``client_security_group_id`` (and nothing else) connect."""
         VpcSecurityGroupIngressRule(
-            self,
-            "ingress_postgres",
-            security_group_id=self.security_group.id,
-            referenced_security_group_id=client_security_group_id,
-            ip_protocol="tcp",
-            from_port=POSTGRES_PORT,
-            to_port=POSTGRES_PORT,
-            description=spec.INGRESS_DESCRIPTION,
+            self, "ingress_postgres", **spec.ingress_rule_args(self.security_group.id, client_security_group_id)
         )
 
     @property

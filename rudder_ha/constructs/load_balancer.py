@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cdktf_cdktf_provider_aws.lb import Lb, LbAccessLogs
 from cdktf_cdktf_provider_aws.lb_listener import (
     LbListener,
@@ -17,20 +15,11 @@ from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurity
 from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
 from constructs import Construct
 
-from rudder_ha.config.model import GATEWAY_PORT, HealthCheckSettings, LoadBalancerSettings
 from rudder_ha.constructs.access_log_bucket import AccessLogBucket, AccessLogBucketProps
 from rudder_ha.specs import load_balancer as spec
+from rudder_ha.specs.load_balancer import DataPlaneLoadBalancerProps
 
-
-@dataclass(frozen=True)
-class DataPlaneLoadBalancerProps:
-    """Props of :class:`DataPlaneLoadBalancer`."""
-
-    name_prefix: str
-    vpc_id: str
-    public_subnet_ids: list[str]
-    settings: LoadBalancerSettings
-    health_check: HealthCheckSettings
+__all__ = ["DataPlaneLoadBalancer", "DataPlaneLoadBalancerProps"]
 
 
 class DataPlaneLoadBalancer(Construct):
@@ -50,33 +39,17 @@ class DataPlaneLoadBalancer(Construct):
             "access_logs",
             AccessLogBucketProps(name_prefix=name, retention_days=s.access_logs_retention_days),
         )
-        self.security_group = SecurityGroup(
-            self,
-            "sg",
-            name=spec.security_group_name(name),
-            description=spec.security_group_description(name),
-            vpc_id=props.vpc_id,
-            tags={"Name": spec.security_group_name(name)},
-        )
+        self.security_group = SecurityGroup(self, "sg", vpc_id=props.vpc_id, **spec.security_group_settings(name))
         for rule in spec.ingress_rules(s):
-            VpcSecurityGroupIngressRule(
-                self,
-                rule.id,
-                security_group_id=self.security_group.id,
-                cidr_ipv4=rule.cidr_ipv4,
-                ip_protocol="tcp",
-                from_port=rule.port,
-                to_port=rule.port,
-                description=rule.description,
-            )
+            VpcSecurityGroupIngressRule(self, rule.id, security_group_id=self.security_group.id, **rule.settings)
         self.alb = Lb(
             self,
             "alb",
             name=name,
-            subnets=props.public_subnet_ids,
+            subnets=list(props.public_subnet_ids),
             security_groups=[self.security_group.id],
             **spec.alb_settings(s),
-            access_logs=LbAccessLogs(bucket=self.logs.bucket.id, prefix=self.logs.log_prefix, enabled=True),
+            access_logs=LbAccessLogs(**spec.access_logs(self.logs.bucket.id, self.logs.log_prefix)),
             depends_on=[self.logs],
         )
         hc = props.health_check
@@ -91,30 +64,21 @@ class DataPlaneLoadBalancer(Construct):
         forward = [LbListenerDefaultAction(type="forward", target_group_arn=self.target_group.arn)]
         if s.http_only:
             self.listener = LbListener(
-                self,
-                "http",
-                load_balancer_arn=self.alb.arn,
-                port=spec.HTTP_PORT,
-                protocol="HTTP",
-                default_action=forward,
+                self, "http", load_balancer_arn=self.alb.arn, **spec.HTTP_LISTENER, default_action=forward
             )
         else:
             self.listener = LbListener(
                 self,
                 "https",
                 load_balancer_arn=self.alb.arn,
-                port=spec.HTTPS_PORT,
-                protocol="HTTPS",
-                ssl_policy=s.ssl_policy,
-                certificate_arn=s.certificate_arn,
+                **spec.https_listener_settings(s),
                 default_action=forward,
             )
             LbListener(
                 self,
                 "http_redirect",
                 load_balancer_arn=self.alb.arn,
-                port=spec.HTTP_PORT,
-                protocol="HTTP",
+                **spec.HTTP_LISTENER,
                 default_action=[
                     LbListenerDefaultAction(
                         type="redirect", redirect=LbListenerDefaultActionRedirect(**spec.REDIRECT_TO_HTTPS)
@@ -133,10 +97,7 @@ class DataPlaneLoadBalancer(Construct):
             "egress_gateway",
             security_group_id=self.security_group.id,
             referenced_security_group_id=target_security_group_id,
-            ip_protocol="tcp",
-            from_port=GATEWAY_PORT,
-            to_port=GATEWAY_PORT,
-            description=spec.EGRESS_DESCRIPTION,
+            **spec.EGRESS_RULE,
         )
 
     @property

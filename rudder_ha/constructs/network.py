@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from cdktf import Fn, Op, Postcondition, Precondition, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_subnet import DataAwsSubnet
@@ -21,22 +19,11 @@ from cdktf_cdktf_provider_aws.subnet import Subnet
 from cdktf_cdktf_provider_aws.vpc import Vpc
 from constructs import Construct
 
-from rudder_ha.config.model import NetworkSettings
-from rudder_ha.constructs.naming import policy_json, service_assume_role_policy
+from rudder_ha.constructs.naming import policy_json
 from rudder_ha.specs import network as spec
+from rudder_ha.specs.network import NetworkProps
 
-
-@dataclass(frozen=True)
-class NetworkProps:
-    """Props of :class:`Network`."""
-
-    name_prefix: str
-    settings: NetworkSettings
-    log_key_arn: str
-    """KMS key for the flow-log log group."""
-    public_subnet_tags: dict[str, str] = field(default_factory=dict)
-    private_subnet_tags: dict[str, str] = field(default_factory=dict)
-    """Extra subnet tags, e.g. the ``kubernetes.io/role/elb`` tags the AWS Load Balancer Controller reads."""
+__all__ = ["Network", "NetworkProps"]
 
 
 class Network(Construct):
@@ -65,14 +52,7 @@ class Network(Construct):
     def _create(self) -> None:
         props, net = self._props, self._props.settings
         name = props.name_prefix
-        vpc = Vpc(
-            self,
-            "vpc",
-            cidr_block=net.vpc_cidr,
-            enable_dns_hostnames=True,
-            enable_dns_support=True,
-            tags=spec.vpc_tags(name),
-        )
+        vpc = Vpc(self, "vpc", **spec.vpc_settings(name, net))
         self.vpc_id = vpc.id
         DefaultSecurityGroup(self, "default_sg", vpc_id=vpc.id, tags=spec.default_sg_tags(name))
         igw = InternetGateway(self, "igw", vpc_id=vpc.id, tags=spec.vpc_tags(name))
@@ -130,31 +110,12 @@ class Network(Construct):
         self._flow_logs(vpc.id)
 
     def _subnet(self, vpc_id: str, subnet: spec.SubnetSpec) -> Subnet:
-        return Subnet(
-            self,
-            subnet.id,
-            vpc_id=vpc_id,
-            availability_zone=subnet.zone,
-            cidr_block=subnet.cidr_block,
-            map_public_ip_on_launch=False,
-            tags=subnet.tags,
-        )
+        return Subnet(self, subnet.id, vpc_id=vpc_id, **subnet.settings)
 
     def _flow_logs(self, vpc_id: str) -> None:
         props = self._props
-        group = CloudwatchLogGroup(
-            self,
-            "flow_logs",
-            name=spec.flow_logs_group_name(props.name_prefix),
-            retention_in_days=props.settings.flow_logs_retention_days,
-            kms_key_id=props.log_key_arn,
-        )
-        role = IamRole(
-            self,
-            "flow_logs_role",
-            name=spec.flow_logs_role_name(props.name_prefix),
-            assume_role_policy=service_assume_role_policy(spec.FLOW_LOGS_SERVICE),
-        )
+        group = CloudwatchLogGroup(self, "flow_logs", **spec.flow_logs_group_settings(props))
+        role = IamRole(self, "flow_logs_role", **spec.flow_logs_role_settings(props.name_prefix))
         IamRolePolicy(
             self,
             "flow_logs_policy",

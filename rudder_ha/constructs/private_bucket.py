@@ -4,7 +4,6 @@ with a lifecycle rule. Added to the caller's scope under fixed ids, so resource 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
 from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
@@ -34,26 +33,9 @@ from constructs import Construct
 
 from rudder_ha.constructs.naming import policy_json
 from rudder_ha.specs import private_bucket as spec
+from rudder_ha.specs.private_bucket import PrivateBucketProps
 
-
-@dataclass(frozen=True)
-class PrivateBucketProps:
-    """How one private bucket differs from the others."""
-
-    bucket_prefix: str
-    lifecycle_rule_id: str
-    noncurrent_days: int
-    kms_key_arn: str | None = None
-    """SSE-KMS with this key (and a bucket key); SSE-S3 when None (e.g. ALB log delivery needs it)."""
-    expiration_days: int | None = None
-    force_destroy: bool = False
-
-    @property
-    def lifecycle_rule(self) -> spec.LifecycleRule:
-        """The bucket's one lifecycle rule."""
-        return spec.LifecycleRule(
-            id=self.lifecycle_rule_id, noncurrent_days=self.noncurrent_days, expiration_days=self.expiration_days
-        )
+__all__ = ["BucketStatements", "PrivateBucketProps", "add_private_bucket"]
 
 
 BucketStatements = Callable[[S3Bucket], list[dict]]
@@ -65,7 +47,7 @@ def add_private_bucket(
 ) -> S3Bucket:
     """Adds the bucket and its settings to ``scope`` (ids: bucket, public_access, ownership, versioning,
     encryption, lifecycle, policy) and returns the bucket. ``statements`` adds to the TLS-only deny."""
-    bucket = S3Bucket(scope, "bucket", bucket_prefix=props.bucket_prefix, force_destroy=props.force_destroy)
+    bucket = S3Bucket(scope, "bucket", **props.bucket_settings)
     S3BucketPublicAccessBlock(scope, "public_access", bucket=bucket.id, **spec.PUBLIC_ACCESS_BLOCK)
     S3BucketOwnershipControls(
         scope, "ownership", bucket=bucket.id, rule=S3BucketOwnershipControlsRule(object_ownership=spec.OBJECT_OWNERSHIP)
@@ -77,7 +59,7 @@ def add_private_bucket(
         versioning_configuration=S3BucketVersioningVersioningConfiguration(status=spec.VERSIONING_STATUS),
     )
     default = S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-        sse_algorithm=spec.sse_algorithm(props.kms_key_arn), kms_master_key_id=props.kms_key_arn
+        **props.encryption_default
     )
     S3BucketServerSideEncryptionConfigurationA(
         scope,

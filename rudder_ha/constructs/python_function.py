@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from cdktf import AssetType, TerraformAsset
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
@@ -20,32 +18,11 @@ from cdktf_cdktf_provider_aws.lambda_function import (
 from constructs import Construct
 
 from rudder_ha.constructs.naming import policy_json
-from rudder_ha.lambda_package import RUNTIME, package
+from rudder_ha.lambda_package import package
 from rudder_ha.specs import python_function as spec
+from rudder_ha.specs.python_function import PythonFunctionProps
 
-
-@dataclass(frozen=True)
-class PythonFunctionProps:
-    """Props of :class:`PythonFunction`."""
-
-    name: str
-    """The function name, e.g. ``rudder-ha-prod-drain``."""
-    source: str
-    """Directory under ``lambdas/`` holding ``handler.py``."""
-    description: str
-    kms_key_arn: str
-    """Encrypts the environment variables and the log group."""
-    policy_statements: list[dict] = field(default_factory=list)
-    environment: dict[str, str] = field(default_factory=dict)
-    timeout_seconds: int = 60
-    memory_mb: int = 256
-    reserved_concurrency: int = 5
-    log_retention_days: int = 365
-    vpc_subnet_ids: list[str] = field(default_factory=list)
-    """Run inside the VPC (only when the function must reach something private)."""
-    vpc_security_group_ids: list[str] = field(default_factory=list)
-    dead_letter_queue_arn: str | None = None
-    """An SQS queue, encrypted with ``kms_key_arn``, for failed asynchronous invocations."""
+__all__ = ["PythonFunction", "PythonFunctionProps"]
 
 
 class PythonFunction(Construct):
@@ -57,16 +34,7 @@ class PythonFunction(Construct):
         account = DataAwsCallerIdentity(self, "account").account_id
         zip_path, digest = package(props.source)
         asset = TerraformAsset(self, "code", path=str(zip_path), type=AssetType.FILE)
-        self.log_group = CloudwatchLogGroup(
-            self,
-            "logs",
-            name=spec.log_group_name(props.name),
-            retention_in_days=props.log_retention_days,
-            kms_key_id=props.kms_key_arn,
-        )
-        statements = spec.role_statements(
-            self.log_group.arn, props.kms_key_arn, props.policy_statements, props.dead_letter_queue_arn
-        )
+        self.log_group = CloudwatchLogGroup(self, "logs", **spec.log_group(props))
         self.role = IamRole(
             self,
             "role",
@@ -79,7 +47,7 @@ class PythonFunction(Construct):
             "policy",
             name=spec.ROLE_POLICY_NAME,
             role=self.role.id,
-            policy=policy_json(spec.role_policy(statements)),
+            policy=policy_json(spec.role_policy(spec.role_statements(props, self.log_group.arn))),
         )
         if props.vpc_subnet_ids:
             IamRolePolicyAttachment(
@@ -88,31 +56,19 @@ class PythonFunction(Construct):
                 role=self.role.name,
                 policy_arn=spec.VPC_ACCESS_POLICY_ARN,
             )
+        vpc_config = spec.vpc_config(props)
+        dead_letter_config = spec.dead_letter_config(props)
         self.function = LambdaFunction(
             self,
             "function",
             function_name=props.name,
-            description=props.description,
             role=self.role.arn,
-            runtime=RUNTIME,
-            architectures=spec.ARCHITECTURES,
-            handler=spec.HANDLER,
             filename=asset.path,
-            source_code_hash=digest,
-            timeout=props.timeout_seconds,
-            memory_size=props.memory_mb,
-            reserved_concurrent_executions=props.reserved_concurrency,
-            kms_key_arn=props.kms_key_arn,
+            **spec.function_settings(props, digest),
             environment=LambdaFunctionEnvironment(variables=props.environment) if props.environment else None,
             tracing_config=LambdaFunctionTracingConfig(mode=spec.TRACING_MODE),
-            vpc_config=LambdaFunctionVpcConfig(
-                subnet_ids=props.vpc_subnet_ids, security_group_ids=props.vpc_security_group_ids
-            )
-            if props.vpc_subnet_ids
-            else None,
-            dead_letter_config=LambdaFunctionDeadLetterConfig(target_arn=props.dead_letter_queue_arn)
-            if props.dead_letter_queue_arn
-            else None,
+            vpc_config=LambdaFunctionVpcConfig(**vpc_config) if vpc_config else None,
+            dead_letter_config=LambdaFunctionDeadLetterConfig(**dead_letter_config) if dead_letter_config else None,
             depends_on=[self.log_group, self.policy],
         )
 

@@ -3,23 +3,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_aws as aws
 
-from rudder_ha.pulumi_components.private_bucket import PrivateBucketProps, add_private_bucket
+from rudder_ha.pulumi_components.private_bucket import add_private_bucket
 from rudder_ha.specs import access_log_bucket as spec
+from rudder_ha.specs.access_log_bucket import AccessLogBucketProps
 
-
-@dataclass(frozen=True)
-class AccessLogBucketProps:
-    """Props of :class:`AccessLogBucket`."""
-
-    name_prefix: str
-    retention_days: int
-    log_prefix: str = spec.DEFAULT_LOG_PREFIX
-    force_destroy: bool = False
+__all__ = ["AccessLogBucket", "AccessLogBucketProps"]
 
 
 class AccessLogBucket(pulumi.ComponentResource):
@@ -45,13 +36,7 @@ class AccessLogBucket(pulumi.ComponentResource):
         self.bucket = add_private_bucket(
             self,
             name,
-            PrivateBucketProps(
-                bucket_prefix=spec.bucket_prefix(props.name_prefix),
-                lifecycle_rule_id=spec.LIFECYCLE_RULE_ID,
-                noncurrent_days=spec.NONCURRENT_DAYS,
-                expiration_days=props.retention_days,
-                force_destroy=props.force_destroy,
-            ),
+            spec.private_bucket_props(props),
             delivery,
         )
         self.register_outputs({"bucket": self.bucket.bucket, "log_prefix": self.log_prefix})

@@ -8,39 +8,21 @@ The settings, documents and alarm definitions come from :mod:`rudder_ha.specs.al
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from rudder_ha.config.model import AlertingSettings
 from rudder_ha.policies import policy_json
-from rudder_ha.pulumi_components.python_function import PythonFunction, PythonFunctionProps
+from rudder_ha.pulumi_components.python_function import PythonFunction
 from rudder_ha.specs import alarms, alerting
 from rudder_ha.specs.alarms import AlarmSpec, Severity
+from rudder_ha.specs.alerting import AlertingProps
+
+__all__ = ["Alerting", "AlertingProps"]
 
 _PULUMI_ARGUMENT = {"alarm_name": "name"}
 """Where the Pulumi ``MetricAlarm`` names an argument differently from Terraform (the spec's names)."""
-
-
-@dataclass(frozen=True)
-class AlertingProps:
-    """Props of :class:`Alerting` (the same fields as the cdktf ``AlertingProps``)."""
-
-    name_prefix: str
-    environment: str
-    region: str
-    settings: AlertingSettings
-    kms_key_arn: pulumi.Input[str]
-    """The environment's CMK: encrypts the topic, the dead-letter queue, Lambda environments and logs."""
-    health_url: pulumi.Input[str]
-    """What the probe GETs: the public endpoint's ``/health``, through the ALB like a client."""
-    alb_arn_suffix: pulumi.Input[str]
-    target_group_arn_suffix: pulumi.Input[str]
-    asg_name: pulumi.Input[str]
-    instance_role_name: pulumi.Input[str]
-    """The data-plane instance role; it gets permission to publish the backlog metrics."""
 
 
 class Alerting(pulumi.ComponentResource):
@@ -99,9 +81,8 @@ class Alerting(pulumi.ComponentResource):
         )
         self.alert_function = PythonFunction(
             f"{name}-alert_router",
-            PythonFunctionProps(
-                **alerting.router_function(prefix, props.environment, props.settings),
-                kms_key_arn=props.kms_key_arn,
+            alerting.router_function(
+                props,
                 policy_statements=router_statements,
                 dead_letter_queue_arn=self.dead_letter_queue.arn,
             ),
@@ -125,9 +106,7 @@ class Alerting(pulumi.ComponentResource):
         # --- health probe ------------------------------------------------------------------------
         self.probe_function = PythonFunction(
             f"{name}-health_probe",
-            PythonFunctionProps(
-                **alerting.probe_function(prefix, props.environment, props.health_url), kms_key_arn=props.kms_key_arn
-            ),
+            alerting.probe_function(props),
             opts=self._child(),
         )
         schedule = aws.cloudwatch.EventRule(

@@ -7,31 +7,17 @@ The body comes from :mod:`rudder_ha.specs.dashboard`, shared with the cdktf cons
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from rudder_ha.config.model import AlertThresholds
+from rudder_ha.pulumi_components.python_function import apply_spec
 from rudder_ha.specs import dashboard as spec
+from rudder_ha.specs.dashboard import OperationsDashboardProps
 
-
-@dataclass(frozen=True)
-class OperationsDashboardProps:
-    """Props of :class:`OperationsDashboard` (the fields of the cdktf ``OperationsDashboardProps``)."""
-
-    name_prefix: str
-    environment: str
-    region: str
-    alb_arn_suffix: pulumi.Input[str]
-    target_group_arn_suffix: pulumi.Input[str]
-    asg_name: pulumi.Input[str]
-    thresholds: AlertThresholds
-    alarm_arns: pulumi.Input[Sequence[pulumi.Input[str]]]
-    """Every alarm's ARN (``Alerting.alarm_arns``). The cdktf construct takes a callable read at synthesis;
-    here the list is read when the dashboard is created, so add the drain pipeline's alarms before."""
+__all__ = ["OperationsDashboard", "OperationsDashboardProps"]
 
 
 class OperationsDashboard(pulumi.ComponentResource):
@@ -44,23 +30,9 @@ class OperationsDashboard(pulumi.ComponentResource):
         super().__init__("rudder-ha:dashboard:OperationsDashboard", name, None, opts)
         self._props = props
         self.name = spec.dashboard_name(props.name_prefix)
-        self._body = pulumi.Output.all(
-            alb_arn_suffix=props.alb_arn_suffix,
-            target_group_arn_suffix=props.target_group_arn_suffix,
-            asg_name=props.asg_name,
-            alarm_arns=pulumi.Output.from_input(props.alarm_arns),
-        ).apply(
-            lambda v: spec.body(
-                name_prefix=props.name_prefix,
-                environment=props.environment,
-                region=props.region,
-                alb_arn_suffix=v["alb_arn_suffix"],
-                target_group_arn_suffix=v["target_group_arn_suffix"],
-                asg_name=v["asg_name"],
-                thresholds=props.thresholds,
-                alarm_arns=list(v["alarm_arns"]),
-            )
-        )
+        # A callable alarm_arns is read now: the alarms to list are those created before the dashboard.
+        now = replace(props, alarm_arns=spec.current_alarm_arns(props))
+        self._body = apply_spec(spec.body, now, spec.BODY_FIELDS)
         self.dashboard = aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
             dashboard_name=self.name,

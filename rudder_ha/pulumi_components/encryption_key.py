@@ -3,24 +3,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_aws as aws
 
 from rudder_ha.policies import policy_json
 from rudder_ha.specs import encryption_key as spec
+from rudder_ha.specs.encryption_key import EncryptionKeyProps
 
-
-@dataclass(frozen=True)
-class EncryptionKeyProps:
-    """Props of :class:`EncryptionKey`."""
-
-    name_prefix: str
-    region: str
-    deletion_window_days: int = spec.DEFAULT_DELETION_WINDOW_DAYS
-    service_principals: tuple[str, ...] = spec.DEFAULT_SERVICE_PRINCIPALS
-    """Services (short names, e.g. ``logs``, ``sns``) allowed to use the key in this account."""
+__all__ = ["EncryptionKey", "EncryptionKeyProps"]
 
 
 class EncryptionKey(pulumi.ComponentResource):
@@ -40,9 +30,7 @@ class EncryptionKey(pulumi.ComponentResource):
         )
         self.key = aws.kms.Key(
             f"{name}-key",
-            description=spec.description(props.name_prefix),
-            enable_key_rotation=True,
-            deletion_window_in_days=props.deletion_window_days,
+            **spec.key_settings(props),
             policy=policy,
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -4,39 +4,16 @@ counterpart of :mod:`rudder_ha.constructs.image_pipeline`; names and settings fr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-
 import pulumi
 import pulumi_aws as aws
 
-from rudder_ha.config.model import ImagePipelineSettings, InstanceSettings, RudderSettings
 from rudder_ha.image_component import component_documents
-from rudder_ha.policies import service_assume_role_policy
 from rudder_ha.specs import image_pipeline as spec
+from rudder_ha.specs.image_pipeline import DataPlaneImagePipelineProps
 from rudder_ha.specs.instance_role import managed_policy_arn
 from rudder_ha.specs.single_node_group import ROOT_DEVICE
 
-
-@dataclass(frozen=True)
-class DataPlaneImagePipelineProps:
-    """Props of :class:`DataPlaneImagePipeline`."""
-
-    name_prefix: str
-    environment: str
-    region: str
-    kms_key_arn: pulumi.Input[str]
-    """Encrypts the components and the build logs (the environment's key)."""
-    subnet_id: pulumi.Input[str]
-    """One private subnet (with a NAT route) for the build and test instances."""
-    vpc_id: pulumi.Input[str]
-    settings: ImagePipelineSettings
-    instance: InstanceSettings
-    rudder: RudderSettings
-    bake_settings: Mapping[str, str]
-    """``/etc/rudder-ha/instance.env`` at bake time (:func:`rudder_ha.image_component.bake_settings`)."""
-    tags: Mapping[str, str] = field(default_factory=dict)
-    """Tags for the AMI, its snapshots and the build instances (provider default tags do not reach them)."""
+__all__ = ["DataPlaneImagePipeline", "DataPlaneImagePipelineProps"]
 
 
 class DataPlaneImagePipeline(pulumi.ComponentResource):
@@ -60,18 +37,13 @@ class DataPlaneImagePipeline(pulumi.ComponentResource):
         prefix = props.name_prefix
         physical = spec.pipeline_name(prefix)
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
-        tags = dict(props.tags)
 
         documents = component_documents(prefix, props.rudder, props.bake_settings)
         self.components = [
             aws.imagebuilder.Component(
                 f"{name}-{spec.component_id(doc)}",
-                name=spec.component_name(prefix, doc),
-                description=doc.description,
-                platform=spec.PLATFORM,
-                version=doc.version,
+                **spec.component_args(prefix, doc, props.kms_key_arn),
                 data=doc.data,
-                kms_key_id=props.kms_key_arn,
                 opts=child,
             )
             for doc in documents
@@ -80,10 +52,7 @@ class DataPlaneImagePipeline(pulumi.ComponentResource):
         inst = props.instance
         self.recipe = aws.imagebuilder.ImageRecipe(
             f"{name}-recipe",
-            name=physical,
-            description=spec.RECIPE_DESCRIPTION,
-            version=spec.recipe_version(inst, documents),
-            parent_image=spec.parent_image(inst),
+            **spec.recipe_args(prefix, inst, documents),
             components=[aws.imagebuilder.ImageRecipeComponentArgs(component_arn=c.arn) for c in self.components],
             block_device_mappings=[
                 aws.imagebuilder.ImageRecipeBlockDeviceMappingArgs(
@@ -94,13 +63,7 @@ class DataPlaneImagePipeline(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            name=spec.builder_name(prefix),
-            description=spec.ROLE_DESCRIPTION,
-            assume_role_policy=service_assume_role_policy(spec.BUILD_SERVICE),
-            opts=child,
-        )
+        self.role = aws.iam.Role(f"{name}-role", **spec.role_args(prefix), opts=child)
         for policy in spec.MANAGED_POLICIES:
             aws.iam.RolePolicyAttachment(
                 f"{name}-policy_{policy}",
@@ -113,12 +76,7 @@ class DataPlaneImagePipeline(pulumi.ComponentResource):
         )
 
         self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
-            name=spec.builder_name(prefix),
-            description=spec.security_group_description(prefix),
-            vpc_id=props.vpc_id,
-            tags={"Name": spec.builder_name(prefix)},
-            opts=child,
+            f"{name}-sg", **spec.security_group_args(prefix, props.vpc_id), opts=child
         )
         aws.vpc.SecurityGroupEgressRule(
             f"{name}-egress_https",
@@ -130,39 +88,28 @@ class DataPlaneImagePipeline(pulumi.ComponentResource):
 
         self.infrastructure = aws.imagebuilder.InfrastructureConfiguration(
             f"{name}-infrastructure",
-            name=physical,
-            description=spec.INFRASTRUCTURE_DESCRIPTION,
-            instance_profile_name=self.profile.name,
-            instance_types=[props.settings.build_instance_type],
-            subnet_id=props.subnet_id,
-            security_group_ids=[self.security_group.id],
+            **spec.infrastructure_args(props, self.profile.name, self.security_group.id),
             instance_metadata_options=aws.imagebuilder.InfrastructureConfigurationInstanceMetadataOptionsArgs(
                 **spec.METADATA_OPTIONS
             ),
-            terminate_instance_on_failure=True,
-            resource_tags=spec.build_instance_tags(prefix, tags),
             opts=child,
         )
 
         self.ami_parameter = spec.ami_parameter(props.environment)
         self.distribution = aws.imagebuilder.DistributionConfiguration(
             f"{name}-distribution",
-            name=physical,
-            description=spec.distribution_description(props.environment),
+            **spec.distribution_args(prefix, props.environment),
             distributions=[
                 aws.imagebuilder.DistributionConfigurationDistributionArgs(
                     region=props.region,
                     ami_distribution_configuration=(
                         aws.imagebuilder.DistributionConfigurationDistributionAmiDistributionConfigurationArgs(
-                            name=spec.ami_name(physical),
-                            description=spec.ami_description(prefix, props.rudder),
-                            kms_key_id=inst.ebs_kms_key_arn,
-                            ami_tags=spec.ami_tags(physical, props.rudder, tags),
+                            **spec.ami_distribution_args(props)
                         )
                     ),
                     ssm_parameter_configurations=[
                         aws.imagebuilder.DistributionConfigurationDistributionSsmParameterConfigurationArgs(
-                            parameter_name=self.ami_parameter, data_type=spec.AMI_DATA_TYPE
+                            **spec.ssm_parameter_args(props.environment)
                         )
                     ],
                 )
@@ -172,49 +119,28 @@ class DataPlaneImagePipeline(pulumi.ComponentResource):
 
         # Image Builder writes to these groups; created here so they are encrypted and expire.
         self.build_logs = aws.cloudwatch.LogGroup(
-            f"{name}-build_logs",
-            name=spec.build_log_group(physical),
-            retention_in_days=spec.BUILD_LOG_RETENTION_DAYS,
-            kms_key_id=props.kms_key_arn,
-            opts=child,
+            f"{name}-build_logs", **spec.log_group_args(spec.build_log_group(physical), props.kms_key_arn), opts=child
         )
         self.pipeline_logs = aws.cloudwatch.LogGroup(
             f"{name}-pipeline_logs",
-            name=spec.pipeline_log_group(physical),
-            retention_in_days=spec.BUILD_LOG_RETENTION_DAYS,
-            kms_key_id=props.kms_key_arn,
+            **spec.log_group_args(spec.pipeline_log_group(physical), props.kms_key_arn),
             opts=child,
         )
 
-        tests = aws.imagebuilder.ImagePipelineImageTestsConfigurationArgs(
-            image_tests_enabled=True, timeout_minutes=spec.IMAGE_TESTS_TIMEOUT_MINUTES
-        )
+        builds_from = spec.build_args(self.recipe.arn, self.infrastructure.arn, self.distribution.arn)
         self.pipeline = aws.imagebuilder.ImagePipeline(
             f"{name}-pipeline",
-            name=physical,
-            description=spec.pipeline_description(prefix),
-            image_recipe_arn=self.recipe.arn,
-            infrastructure_configuration_arn=self.infrastructure.arn,
-            distribution_configuration_arn=self.distribution.arn,
-            schedule=aws.imagebuilder.ImagePipelineScheduleArgs(
-                schedule_expression=props.settings.schedule,
-                pipeline_execution_start_condition=spec.SCHEDULE_START_CONDITION,
-            ),
-            image_tests_configuration=tests,
-            enhanced_image_metadata_enabled=True,
-            status=spec.PIPELINE_STATUS,
+            **spec.pipeline_args(prefix),
+            **builds_from,
+            schedule=aws.imagebuilder.ImagePipelineScheduleArgs(**spec.schedule_args(props.settings)),
+            image_tests_configuration=aws.imagebuilder.ImagePipelineImageTestsConfigurationArgs(**spec.IMAGE_TESTS),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.pipeline_logs, self.build_logs]),
         )
 
         self.image = aws.imagebuilder.Image(
             f"{name}-image",
-            image_recipe_arn=self.recipe.arn,
-            infrastructure_configuration_arn=self.infrastructure.arn,
-            distribution_configuration_arn=self.distribution.arn,
-            image_tests_configuration=aws.imagebuilder.ImageImageTestsConfigurationArgs(
-                image_tests_enabled=True, timeout_minutes=spec.IMAGE_TESTS_TIMEOUT_MINUTES
-            ),
-            enhanced_image_metadata_enabled=True,
+            **builds_from,
+            image_tests_configuration=aws.imagebuilder.ImageImageTestsConfigurationArgs(**spec.IMAGE_TESTS),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[self.build_logs],

@@ -4,30 +4,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_aws as aws
 
-from rudder_ha.instance_bundle import InstanceBundle
 from rudder_ha.policies import policy_json
 from rudder_ha.pulumi_components.private_bucket import PrivateBucketProps, add_private_bucket
 from rudder_ha.specs import instance_artifacts as spec
-from rudder_ha.specs.instance_artifacts import artifacts_parameter
+from rudder_ha.specs.instance_artifacts import InstanceArtifactsProps, artifacts_parameter
 
 __all__ = ["InstanceArtifacts", "InstanceArtifactsProps", "artifacts_parameter"]
-
-
-@dataclass(frozen=True)
-class InstanceArtifactsProps:
-    """Props of :class:`InstanceArtifacts`."""
-
-    name_prefix: str
-    environment: str
-    region: str
-    kms_key_arn: pulumi.Input[str]
-    bundle: InstanceBundle
-    """From :func:`rudder_ha.instance_bundle.build_bundle`; uploaded as a file under its SHA-256."""
 
 
 class InstanceArtifacts(pulumi.ComponentResource):
@@ -46,32 +31,16 @@ class InstanceArtifacts(pulumi.ComponentResource):
         self._partition = aws.get_partition_output(opts=invoke).partition
         self._account = aws.get_caller_identity_output(opts=invoke).account_id
         self.bucket = add_private_bucket(
-            self,
-            name,
-            PrivateBucketProps(
-                bucket_prefix=spec.bucket_prefix(props.name_prefix),
-                lifecycle_rule_id=spec.LIFECYCLE_RULE_ID,
-                noncurrent_days=spec.NONCURRENT_DAYS,
-                kms_key_arn=props.kms_key_arn,
-            ),
+            self, name, PrivateBucketProps(**spec.bucket_args(props.name_prefix, props.kms_key_arn))
         )
         self.bundle_object = aws.s3.BucketObjectv2(
             f"{name}-bundle",
-            bucket=self.bucket.id,
-            key=props.bundle.key,
+            **spec.bundle_object_args(self.bucket.id, props.bundle, props.kms_key_arn),
             source=pulumi.FileAsset(str(props.bundle.path)),
-            kms_key_id=props.kms_key_arn,
-            content_type=spec.BUNDLE_CONTENT_TYPE,
             opts=child,
         )
         self.parameter = aws.ssm.Parameter(
-            f"{name}-bucket_name",
-            name=artifacts_parameter(props.environment),
-            type=spec.PARAMETER_TYPE,
-            key_id=props.kms_key_arn,
-            description=spec.parameter_description(props.name_prefix),
-            value=self.bucket.bucket,
-            opts=child,
+            f"{name}-bucket_name", **spec.parameter_args(props, self.bucket.bucket), opts=child
         )
         self.register_outputs({"bucket": self.bucket.bucket, "bundle_key": props.bundle.key})
 

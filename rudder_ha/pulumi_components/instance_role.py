@@ -3,23 +3,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_aws as aws
 
-from rudder_ha.config.model import SecretRef
-from rudder_ha.policies import policy_json, service_assume_role_policy
+from rudder_ha.policies import policy_json
 from rudder_ha.specs import instance_role as spec
+from rudder_ha.specs.instance_role import InstanceRoleProps
 
-
-@dataclass(frozen=True)
-class InstanceRoleProps:
-    """Props of :class:`InstanceRole`."""
-
-    name_prefix: str
-    region: str
-    workspace_token: SecretRef
+__all__ = ["InstanceRole", "InstanceRoleProps"]
 
 
 class InstanceRole(pulumi.ComponentResource):
@@ -36,13 +27,7 @@ class InstanceRole(pulumi.ComponentResource):
         self._partition = aws.get_partition_output(opts=invoke).partition
         self._account = aws.get_caller_identity_output(opts=invoke).account_id
         self._region = props.region
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            name=spec.role_name(props.name_prefix),
-            description=spec.ROLE_DESCRIPTION,
-            assume_role_policy=service_assume_role_policy(spec.SERVICE),
-            opts=child,
-        )
+        self.role = aws.iam.Role(f"{name}-role", **spec.role_args(props.name_prefix), opts=child)
         aws.iam.RolePolicyAttachment(
             f"{name}-ssm_core",
             role=self.role.name,

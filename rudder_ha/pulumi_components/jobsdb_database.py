@@ -4,33 +4,13 @@ names and settings from :mod:`rudder_ha.specs.jobsdb_database`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_aws as aws
 
-from rudder_ha.config.model import JobsdbSettings
-from rudder_ha.policies import service_assume_role_policy
 from rudder_ha.specs import jobsdb_database as spec
-from rudder_ha.specs.jobsdb_database import ADMIN_USER, DATABASE_NAME, PARAMETERS, POSTGRES_PORT
+from rudder_ha.specs.jobsdb_database import ADMIN_USER, DATABASE_NAME, PARAMETERS, POSTGRES_PORT, JobsdbDatabaseProps
 
 __all__ = ["ADMIN_USER", "DATABASE_NAME", "PARAMETERS", "POSTGRES_PORT", "JobsdbDatabase", "JobsdbDatabaseProps"]
-
-
-@dataclass(frozen=True)
-class JobsdbDatabaseProps:
-    """Props of :class:`JobsdbDatabase`."""
-
-    name_prefix: str
-    vpc_id: pulumi.Input[str]
-    private_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
-    settings: JobsdbSettings
-    kms_key_arn: pulumi.Input[str]
-    """Encrypts storage, Performance Insights and the managed master secret (unless settings name a key)."""
-    connection_parameter: str
-    """SSM parameter name for the connection settings, e.g. ``/rudder-ha/prod/jobsdb``."""
-    final_snapshot: bool = True
 
 
 class JobsdbDatabase(pulumi.ComponentResource):
@@ -52,12 +32,7 @@ class JobsdbDatabase(pulumi.ComponentResource):
         db_name = spec.database_name(props.name_prefix)
         key = s.kms_key_arn or props.kms_key_arn
         self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
-            name=db_name,
-            description=spec.security_group_description(db_name),
-            vpc_id=props.vpc_id,
-            tags={"Name": db_name},
-            opts=child,
+            f"{name}-sg", **spec.security_group_args(db_name, props.vpc_id), opts=child
         )
         subnets = aws.rds.SubnetGroup(
             f"{name}-subnets",
@@ -68,21 +43,11 @@ class JobsdbDatabase(pulumi.ComponentResource):
         )
         parameters = aws.rds.ParameterGroup(
             f"{name}-parameters",
-            name=spec.parameter_group_name(db_name, s),
-            family=spec.parameter_group_family(s),
-            description=spec.parameter_group_description(db_name),
-            parameters=[
-                aws.rds.ParameterGroupParameterArgs(name=k, value=v, apply_method=spec.parameter_apply_method(k))
-                for k, v in PARAMETERS.items()
-            ],
+            **spec.parameter_group_args(db_name, s),
+            parameters=[aws.rds.ParameterGroupParameterArgs(**p) for p in spec.parameter_group_parameters()],
             opts=child,
         )
-        monitoring = aws.iam.Role(
-            f"{name}-monitoring_role",
-            name=spec.monitoring_role_name(db_name),
-            assume_role_policy=service_assume_role_policy(spec.MONITORING_SERVICE),
-            opts=child,
-        )
+        monitoring = aws.iam.Role(f"{name}-monitoring_role", **spec.monitoring_role_args(db_name), opts=child)
         aws.iam.RolePolicyAttachment(
             f"{name}-monitoring_policy", role=monitoring.name, policy_arn=spec.MONITORING_POLICY_ARN, opts=child
         )
@@ -97,11 +62,7 @@ class JobsdbDatabase(pulumi.ComponentResource):
         )
         self.connection_parameter = aws.ssm.Parameter(
             f"{name}-connection",
-            name=props.connection_parameter,
-            # Holds no password (that stays in the admin secret), encrypted all the same.
-            type=spec.CONNECTION_PARAMETER_TYPE,
-            key_id=key,
-            description=spec.connection_parameter_description(db_name),
+            **spec.connection_parameter_args(props.connection_parameter, db_name, key),
             # Rendered as Terraform's jsonencode renders it, so both front ends store the same value.
             value=pulumi.Output.all(self.address, self.master_secret_arn).apply(
                 lambda v: spec.terraform_jsonencode(spec.connection_document(v[0], v[1]))
@@ -114,12 +75,7 @@ class JobsdbDatabase(pulumi.ComponentResource):
         """Lets instances in ``client_security_group_id`` (and nothing else) connect."""
         return aws.vpc.SecurityGroupIngressRule(
             f"{self._name}-ingress_postgres",
-            security_group_id=self.security_group.id,
-            referenced_security_group_id=client_security_group_id,
-            ip_protocol="tcp",
-            from_port=POSTGRES_PORT,
-            to_port=POSTGRES_PORT,
-            description=spec.INGRESS_DESCRIPTION,
+            **spec.ingress_rule_args(self.security_group.id, client_security_group_id),
             opts=pulumi.ResourceOptions(parent=self),
         )
 

@@ -3,26 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_aws as aws
 
-from rudder_ha.config.model import GATEWAY_PORT, HealthCheckSettings, LoadBalancerSettings
 from rudder_ha.pulumi_components.access_log_bucket import AccessLogBucket, AccessLogBucketProps
 from rudder_ha.specs import load_balancer as spec
+from rudder_ha.specs.load_balancer import DataPlaneLoadBalancerProps
 
-
-@dataclass(frozen=True)
-class DataPlaneLoadBalancerProps:
-    """Props of :class:`DataPlaneLoadBalancer`."""
-
-    name_prefix: str
-    vpc_id: pulumi.Input[str]
-    public_subnet_ids: Sequence[pulumi.Input[str]]
-    settings: LoadBalancerSettings
-    health_check: HealthCheckSettings
+__all__ = ["DataPlaneLoadBalancer", "DataPlaneLoadBalancerProps"]
 
 
 class DataPlaneLoadBalancer(pulumi.ComponentResource):
@@ -49,23 +37,11 @@ class DataPlaneLoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
         self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
-            name=spec.security_group_name(prefix),
-            description=spec.security_group_description(prefix),
-            vpc_id=props.vpc_id,
-            tags={"Name": spec.security_group_name(prefix)},
-            opts=child,
+            f"{name}-sg", vpc_id=props.vpc_id, **spec.security_group_settings(prefix), opts=child
         )
         self.ingress_rules = [
             aws.vpc.SecurityGroupIngressRule(
-                f"{name}-{rule.id}",
-                security_group_id=self.security_group.id,
-                cidr_ipv4=rule.cidr_ipv4,
-                ip_protocol="tcp",
-                from_port=rule.port,
-                to_port=rule.port,
-                description=rule.description,
-                opts=child,
+                f"{name}-{rule.id}", security_group_id=self.security_group.id, **rule.settings, opts=child
             )
             for rule in spec.ingress_rules(s)
         ]
@@ -76,7 +52,7 @@ class DataPlaneLoadBalancer(pulumi.ComponentResource):
             security_groups=[self.security_group.id],
             **spec.alb_settings(s),
             access_logs=aws.lb.LoadBalancerAccessLogsArgs(
-                bucket=self.logs.bucket.id, prefix=self.logs.log_prefix, enabled=True
+                **spec.access_logs(self.logs.bucket.id, self.logs.log_prefix)
             ),
             # The whole bucket, policy included: the ALB checks it may write there when logging is enabled.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.logs]),
@@ -95,8 +71,7 @@ class DataPlaneLoadBalancer(pulumi.ComponentResource):
             self.listener = aws.lb.Listener(
                 f"{name}-http",
                 load_balancer_arn=self.alb.arn,
-                port=spec.HTTP_PORT,
-                protocol="HTTP",
+                **spec.HTTP_LISTENER,
                 default_actions=forward,
                 opts=child,
             )
@@ -104,18 +79,14 @@ class DataPlaneLoadBalancer(pulumi.ComponentResource):
             self.listener = aws.lb.Listener(
                 f"{name}-https",
                 load_balancer_arn=self.alb.arn,
-                port=spec.HTTPS_PORT,
-                protocol="HTTPS",
-                ssl_policy=s.ssl_policy,
-                certificate_arn=s.certificate_arn,
+                **spec.https_listener_settings(s),
                 default_actions=forward,
                 opts=child,
             )
             self.redirect_listener = aws.lb.Listener(
                 f"{name}-http_redirect",
                 load_balancer_arn=self.alb.arn,
-                port=spec.HTTP_PORT,
-                protocol="HTTP",
+                **spec.HTTP_LISTENER,
                 default_actions=[
                     aws.lb.ListenerDefaultActionArgs(
                         type="redirect", redirect=aws.lb.ListenerDefaultActionRedirectArgs(**spec.REDIRECT_TO_HTTPS)
@@ -146,10 +117,7 @@ class DataPlaneLoadBalancer(pulumi.ComponentResource):
             f"{self._base}-egress_gateway",
             security_group_id=self.security_group.id,
             referenced_security_group_id=target_security_group_id,
-            ip_protocol="tcp",
-            from_port=GATEWAY_PORT,
-            to_port=GATEWAY_PORT,
-            description=spec.EGRESS_DESCRIPTION,
+            **spec.EGRESS_RULE,
             opts=pulumi.ResourceOptions(parent=self),
         )
 

@@ -4,30 +4,18 @@ of :mod:`rudder_ha.constructs.network`; layout, names and checks from :mod:`rudd
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import pulumi
 import pulumi_aws as aws
 
-from rudder_ha.config.model import NetworkSettings
-from rudder_ha.policies import policy_json, service_assume_role_policy
+from rudder_ha.policies import policy_json
 from rudder_ha.specs import network as spec
+from rudder_ha.specs.network import NetworkProps
+
+__all__ = ["ExistingNetworkError", "Network", "NetworkProps", "after_checks"]
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class NetworkProps:
-    """Props of :class:`Network`."""
-
-    name_prefix: str
-    settings: NetworkSettings
-    log_key_arn: pulumi.Input[str]
-    """KMS key for the flow-log log group."""
-    public_subnet_tags: dict[str, str] = field(default_factory=dict)
-    private_subnet_tags: dict[str, str] = field(default_factory=dict)
-    """Extra subnet tags, e.g. the ``kubernetes.io/role/elb`` tags the AWS Load Balancer Controller reads."""
 
 
 class ExistingNetworkError(pulumi.RunError):
@@ -91,14 +79,7 @@ class Network(pulumi.ComponentResource):
     def _create(self) -> None:
         props, net, n = self._props, self._props.settings, self._base
         prefix = props.name_prefix
-        self.vpc = aws.ec2.Vpc(
-            f"{n}-vpc",
-            cidr_block=net.vpc_cidr,
-            enable_dns_hostnames=True,
-            enable_dns_support=True,
-            tags=spec.vpc_tags(prefix),
-            opts=self._child(),
-        )
+        self.vpc = aws.ec2.Vpc(f"{n}-vpc", **spec.vpc_settings(prefix, net), opts=self._child())
         self.vpc_id = self.vpc.id
         aws.ec2.DefaultSecurityGroup(
             f"{n}-default_sg", vpc_id=self.vpc.id, tags=spec.default_sg_tags(prefix), opts=self._child()
@@ -165,30 +146,15 @@ class Network(pulumi.ComponentResource):
         self._flow_logs()
 
     def _subnet(self, subnet: spec.SubnetSpec) -> aws.ec2.Subnet:
-        return aws.ec2.Subnet(
-            f"{self._base}-{subnet.id}",
-            vpc_id=self.vpc.id,
-            availability_zone=subnet.zone,
-            cidr_block=subnet.cidr_block,
-            map_public_ip_on_launch=False,
-            tags=subnet.tags,
-            opts=self._child(),
-        )
+        return aws.ec2.Subnet(f"{self._base}-{subnet.id}", vpc_id=self.vpc.id, **subnet.settings, opts=self._child())
 
     def _flow_logs(self) -> None:
         props, n = self._props, self._base
         self.flow_logs_group = aws.cloudwatch.LogGroup(
-            f"{n}-flow_logs",
-            name=spec.flow_logs_group_name(props.name_prefix),
-            retention_in_days=props.settings.flow_logs_retention_days,
-            kms_key_id=props.log_key_arn,
-            opts=self._child(),
+            f"{n}-flow_logs", **spec.flow_logs_group_settings(props), opts=self._child()
         )
         role = aws.iam.Role(
-            f"{n}-flow_logs_role",
-            name=spec.flow_logs_role_name(props.name_prefix),
-            assume_role_policy=service_assume_role_policy(spec.FLOW_LOGS_SERVICE),
-            opts=self._child(),
+            f"{n}-flow_logs_role", **spec.flow_logs_role_settings(props.name_prefix), opts=self._child()
         )
         aws.iam.RolePolicy(
             f"{n}-flow_logs_policy",

@@ -5,7 +5,6 @@ from :mod:`rudder_ha.specs.private_bucket`, so both front ends build the same bu
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -13,26 +12,9 @@ import pulumi_aws as aws
 
 from rudder_ha.policies import policy_json
 from rudder_ha.specs import private_bucket as spec
+from rudder_ha.specs.private_bucket import PrivateBucketProps
 
-
-@dataclass(frozen=True)
-class PrivateBucketProps:
-    """How one private bucket differs from the others (the fields of the cdktf ``PrivateBucketProps``)."""
-
-    bucket_prefix: str
-    lifecycle_rule_id: str
-    noncurrent_days: int
-    kms_key_arn: pulumi.Input[str] | None = None
-    """SSE-KMS with this key (and a bucket key); SSE-S3 when None (e.g. ALB log delivery needs it)."""
-    expiration_days: int | None = None
-    force_destroy: bool = False
-
-    @property
-    def lifecycle_rule(self) -> spec.LifecycleRule:
-        """The bucket's one lifecycle rule."""
-        return spec.LifecycleRule(
-            id=self.lifecycle_rule_id, noncurrent_days=self.noncurrent_days, expiration_days=self.expiration_days
-        )
+__all__ = ["BucketStatements", "PrivateBucketProps", "add_private_bucket"]
 
 
 BucketStatements = Callable[[aws.s3.Bucket], pulumi.Input[Sequence[pulumi.Input[dict[str, Any]]]]]
@@ -71,9 +53,7 @@ def add_private_bucket(
         )
     """
     child = pulumi.ResourceOptions(parent=scope)
-    bucket = aws.s3.Bucket(
-        f"{name}-bucket", bucket_prefix=props.bucket_prefix, force_destroy=props.force_destroy, opts=child
-    )
+    bucket = aws.s3.Bucket(f"{name}-bucket", **props.bucket_settings, opts=child)
     aws.s3.BucketPublicAccessBlock(f"{name}-public_access", bucket=bucket.id, **spec.PUBLIC_ACCESS_BLOCK, opts=child)
     aws.s3.BucketOwnershipControls(
         f"{name}-ownership",
@@ -93,7 +73,7 @@ def add_private_bucket(
         rules=[
             aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
                 apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm=spec.sse_algorithm(props.kms_key_arn), kms_master_key_id=props.kms_key_arn
+                    **props.encryption_default
                 ),
                 bucket_key_enabled=spec.bucket_key_enabled(props.kms_key_arn),
             )

@@ -2,42 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import fields, replace
+from typing import Any, TypeVar
 
 import pulumi
 import pulumi_aws as aws
 
-from rudder_ha.lambda_package import RUNTIME, package
+from rudder_ha.lambda_package import package
 from rudder_ha.policies import policy_json
 from rudder_ha.specs import python_function as spec
+from rudder_ha.specs.python_function import PythonFunctionProps
 
+__all__ = ["PythonFunction", "PythonFunctionProps", "apply_spec"]
 
-@dataclass(frozen=True)
-class PythonFunctionProps:
-    """Props of :class:`PythonFunction` (the same fields as the cdktf ``PythonFunctionProps``)."""
-
-    name: str
-    """The function name, e.g. ``rudder-ha-prod-drain``."""
-    source: str
-    """Directory under ``lambdas/`` holding ``handler.py``."""
-    description: str
-    kms_key_arn: pulumi.Input[str]
-    """Encrypts the environment variables and the log group."""
-    policy_statements: pulumi.Input[Sequence[Mapping]] = field(default_factory=list)
-    """IAM statements added to the role's inline policy; their values may be Outputs, or the whole list
-    may be one Output."""
-    environment: pulumi.Input[Mapping[str, pulumi.Input[str]]] = field(default_factory=dict)
-    """Environment variables; values may be Outputs, or the whole mapping may be one Output."""
-    timeout_seconds: int = 60
-    memory_mb: int = 256
-    reserved_concurrency: int = 5
-    log_retention_days: int = 365
-    vpc_subnet_ids: Sequence[pulumi.Input[str]] = field(default_factory=list)
-    """Run inside the VPC (only when the function must reach something private)."""
-    vpc_security_group_ids: Sequence[pulumi.Input[str]] = field(default_factory=list)
-    dead_letter_queue_arn: pulumi.Input[str] | None = None
-    """An SQS queue, encrypted with ``kms_key_arn``, for failed asynchronous invocations."""
+P = TypeVar("P")
+T = TypeVar("T")
 
 
 class PythonFunction(pulumi.ComponentResource):
@@ -52,22 +32,12 @@ class PythonFunction(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         zip_path, digest = package(props.source)
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=spec.log_group_name(props.name),
-            retention_in_days=props.log_retention_days,
-            kms_key_id=props.kms_key_arn,
-            opts=child,
-        )
-        statements = pulumi.Output.all(
+        self.log_group = aws.cloudwatch.LogGroup(f"{name}-logs", **spec.log_group(props), opts=child)
+        statements = apply_spec(
+            spec.role_statements,
+            props,
+            ("kms_key_arn", "policy_statements", "dead_letter_queue_arn"),
             log_group_arn=self.log_group.arn,
-            kms_key_arn=props.kms_key_arn,
-            policy_statements=pulumi.Output.from_input(props.policy_statements),
-            dead_letter_queue_arn=props.dead_letter_queue_arn,
-        ).apply(
-            lambda v: spec.role_statements(
-                v["log_group_arn"], v["kms_key_arn"], list(v["policy_statements"]), v["dead_letter_queue_arn"]
-            )
         )
         self.role = aws.iam.Role(
             f"{name}-role",
@@ -90,31 +60,21 @@ class PythonFunction(pulumi.ComponentResource):
                 policy_arn=spec.VPC_ACCESS_POLICY_ARN,
                 opts=child,
             )
+        vpc_config = spec.vpc_config(props)
+        dead_letter_config = spec.dead_letter_config(props)
         self.function = aws.lambda_.Function(
             f"{name}-function",
             name=props.name,
-            description=props.description,
             role=self.role.arn,
-            runtime=RUNTIME,
-            architectures=spec.ARCHITECTURES,
-            handler=spec.HANDLER,
             code=pulumi.FileArchive(str(zip_path)),
-            source_code_hash=digest,
-            timeout=props.timeout_seconds,
-            memory_size=props.memory_mb,
-            reserved_concurrent_executions=props.reserved_concurrency,
-            kms_key_arn=props.kms_key_arn,
+            **spec.function_settings(props, digest),
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=props.environment)
             if _present(props.environment)
             else None,
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode=spec.TRACING_MODE),
-            vpc_config=aws.lambda_.FunctionVpcConfigArgs(
-                subnet_ids=props.vpc_subnet_ids, security_group_ids=props.vpc_security_group_ids
-            )
-            if props.vpc_subnet_ids
-            else None,
-            dead_letter_config=aws.lambda_.FunctionDeadLetterConfigArgs(target_arn=props.dead_letter_queue_arn)
-            if props.dead_letter_queue_arn
+            vpc_config=aws.lambda_.FunctionVpcConfigArgs(**vpc_config) if vpc_config else None,
+            dead_letter_config=aws.lambda_.FunctionDeadLetterConfigArgs(**dead_letter_config)
+            if dead_letter_config
             else None,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, self.policy]),
         )
@@ -134,3 +94,17 @@ class PythonFunction(pulumi.ComponentResource):
 def _present(value: object) -> bool:
     """Whether an optional collection input is given: an Output always counts (its value is not known yet)."""
     return isinstance(value, pulumi.Output) or bool(value)
+
+
+def apply_spec(fn: Callable[..., T], props: P, names: Iterable[str], **refs: Any) -> pulumi.Output[T]:
+    """``fn(props, **refs)`` (a spec function taking a props dataclass of :mod:`rudder_ha.specs`) once the
+    Outputs in ``refs`` and in the props fields ``names`` (those ``fn`` reads) are resolved, deeply (lists,
+    dicts): the spec builds its document from plain values. The result is unknown, or secret, only when one
+    of these is."""
+    names = tuple(names)
+    unknown = set(names) - {f.name for f in fields(props)}  # type: ignore[arg-type]
+    assert not unknown, unknown
+    values = pulumi.Output.from_input({name: getattr(props, name) for name in names})
+    return pulumi.Output.all(values, pulumi.Output.from_input(refs)).apply(
+        lambda v: fn(replace(props, **v[0]), **v[1])  # type: ignore[type-var]
+    )

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+from rudder_ha.specs.private_bucket import PrivateBucketProps
 
 LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com"
 DEFAULT_LOG_PREFIX = "alb"
@@ -13,9 +16,30 @@ NONCURRENT_DAYS = 7
 """Overwritten or deleted log objects are kept this long."""
 
 
+@dataclass(frozen=True)
+class AccessLogBucketProps:
+    """Props of the ``AccessLogBucket`` construct (cdktf) and component (Pulumi)."""
+
+    name_prefix: str
+    retention_days: int
+    log_prefix: str = DEFAULT_LOG_PREFIX
+    force_destroy: bool = False
+
+
 def bucket_prefix(name_prefix: str) -> str:
     """The bucket's name prefix (S3 appends a unique suffix)."""
     return f"{name_prefix}-alb-logs-"
+
+
+def private_bucket_props(props: AccessLogBucketProps) -> PrivateBucketProps:
+    """The private bucket holding the logs: SSE-S3 (no customer key), log objects expiring after the retention."""
+    return PrivateBucketProps(
+        bucket_prefix=bucket_prefix(props.name_prefix),
+        lifecycle_rule_id=LIFECYCLE_RULE_ID,
+        noncurrent_days=NONCURRENT_DAYS,
+        expiration_days=props.retention_days,
+        force_destroy=props.force_destroy,
+    )
 
 
 def delivery_statements(

@@ -10,11 +10,14 @@ out the same. Keyword dictionaries use the argument names both front ends share 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from rudder_ha import PROJECT
 from rudder_ha.config.model import AlertingSettings
 from rudder_ha.policies import deny_insecure_transport
+from rudder_ha.specs.python_function import PythonFunctionProps
+from rudder_ha.specs.refs import Ref
 
 METRIC_NAMESPACE = "RudderHA"
 """Namespace of the probe's and the instance's metrics (dimension ``Environment``)."""
@@ -45,6 +48,25 @@ PROBE_PERMISSION: dict[str, str] = {
 PROBE_INVOKE_CONFIG: dict[str, int] = {"maximum_retry_attempts": 0, "maximum_event_age_in_seconds": 60}
 """A probe result is worth one minute: a late retry would only blur the Up series. A failed run leaves a
 gap, and the probe-down alarm treats gaps as breaching."""
+
+
+@dataclass(frozen=True)
+class AlertingProps:
+    """Props of ``Alerting`` (the cdktf construct and the Pulumi component alike)."""
+
+    name_prefix: str
+    environment: str
+    region: str
+    settings: AlertingSettings
+    kms_key_arn: Ref
+    """The environment's CMK: encrypts the topic, the dead-letter queue, Lambda environments and logs."""
+    health_url: Ref
+    """What the probe GETs: the public endpoint's ``/health``, through the ALB like a client."""
+    alb_arn_suffix: Ref
+    target_group_arn_suffix: Ref
+    asg_name: Ref
+    instance_role_name: Ref
+    """The data-plane instance role; it gets permission to publish the backlog metrics."""
 
 
 def topic_name(name_prefix: str) -> str:
@@ -170,47 +192,54 @@ def router_statements(
     return statements
 
 
-def router_function(name_prefix: str, environment: str, settings: AlertingSettings) -> dict[str, Any]:
-    """``PythonFunctionProps`` of the alert router, apart from the key, the statements and the DLQ."""
+def router_function(props: AlertingProps, *, policy_statements: Ref, dead_letter_queue_arn: Ref) -> PythonFunctionProps:
+    """The alert router's props, given its statements (:func:`router_statements`; in Pulumi one Output) and
+    its dead-letter queue."""
+    name_prefix, settings = props.name_prefix, props.settings
     receivers = {
         "PAGERDUTY_ROUTING_KEY_PARAMETER": settings.pagerduty_routing_key,
         "VICTOROPS_URL_PARAMETER": settings.victorops_url,
         "SLACK_WEBHOOK_URL_PARAMETER": settings.slack_webhook_url,
     }
-    return {
-        "name": router_name(name_prefix),
-        "source": "alert",
-        "description": f"{name_prefix}: routes alarms and Auto Scaling failures to PagerDuty, Splunk On-Call, Slack",
+    return PythonFunctionProps(
+        name=router_name(name_prefix),
+        source="alert",
+        description=f"{name_prefix}: routes alarms and Auto Scaling failures to PagerDuty, Splunk On-Call, Slack",
         # Secret *references* only: the router reads the values at run time.
-        "environment": {
-            "ENVIRONMENT": environment,
+        environment={
+            "ENVIRONMENT": props.environment,
             "PROJECT": PROJECT,
             **{key: ref for key, ref in receivers.items() if ref},
         },
-        "timeout_seconds": 60,  # four delivery attempts with backoff fit (lambdas/alert/README.md)
-    }
+        timeout_seconds=60,  # four delivery attempts with backoff fit (lambdas/alert/README.md)
+        kms_key_arn=props.kms_key_arn,
+        policy_statements=policy_statements,
+        dead_letter_queue_arn=dead_letter_queue_arn,
+    )
 
 
-def probe_function(name_prefix: str, environment: str, health_url: str) -> dict[str, Any]:
-    """``PythonFunctionProps`` of the health probe, apart from the key."""
-    return {
-        "name": probe_name(name_prefix),
-        "source": "probe",
-        "description": f"{name_prefix}: GETs /health through the ALB every 10 s and publishes Up/Degraded/LatencyMs",
-        "environment": {
-            "HEALTH_URL": health_url,
-            "ENVIRONMENT": environment,
+def probe_function(props: AlertingProps) -> PythonFunctionProps:
+    """The health probe's props."""
+    name_prefix = props.name_prefix
+    return PythonFunctionProps(
+        name=probe_name(name_prefix),
+        source="probe",
+        description=f"{name_prefix}: GETs /health through the ALB every 10 s and publishes Up/Degraded/LatencyMs",
+        environment={
+            "HEALTH_URL": props.health_url,
+            "ENVIRONMENT": props.environment,
             "METRIC_NAMESPACE": METRIC_NAMESPACE,
             "PROBE_TIMEOUT_SECONDS": str(PROBE_TIMEOUT_SECONDS),
             "PROBE_SAMPLES": str(PROBE_SAMPLES),
             "PROBE_SAMPLE_INTERVAL_SECONDS": str(PROBE_SAMPLE_SECONDS),
         },
-        "policy_statements": [put_metric_data_statement("PublishProbeMetrics")],
+        policy_statements=[put_metric_data_statement("PublishProbeMetrics")],
         # six samples 10 s apart, the last one's timeout, and a margin
-        "timeout_seconds": (PROBE_SAMPLES - 1) * PROBE_SAMPLE_SECONDS + PROBE_TIMEOUT_SECONDS + 10,
-        "memory_mb": 128,
-        "reserved_concurrency": 2,
-    }
+        timeout_seconds=(PROBE_SAMPLES - 1) * PROBE_SAMPLE_SECONDS + PROBE_TIMEOUT_SECONDS + 10,
+        memory_mb=128,
+        reserved_concurrency=2,
+        kms_key_arn=props.kms_key_arn,
+    )
 
 
 def probe_schedule(name_prefix: str) -> dict[str, str]:

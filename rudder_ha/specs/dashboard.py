@@ -9,15 +9,49 @@ the same (``encode(body(...))``).
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 from rudder_ha.config.model import AlertThresholds
 from rudder_ha.policies import console_url as _console_url
 from rudder_ha.specs.alarms import ALB, FIVE_XX_RATE, FIVE_XX_RATE_LABEL
 from rudder_ha.specs.alerting import METRIC_NAMESPACE
+from rudder_ha.specs.refs import Ref
 
 ASG = "AWS/AutoScaling"
 WIDTH = 24  # the dashboard grid is 24 units wide
+
+AlarmArns: TypeAlias = Callable[[], Sequence[Ref]] | Sequence[Ref] | Ref
+"""Every alarm's ARN: a sequence of Refs (in Pulumi also one Output of a list), or a callable returning such
+a sequence, read when the body is built (see :attr:`OperationsDashboardProps.alarm_arns`)."""
+
+
+@dataclass(frozen=True)
+class OperationsDashboardProps:
+    """Props of ``OperationsDashboard`` (the cdktf construct and the Pulumi component alike)."""
+
+    name_prefix: str
+    environment: str
+    region: str
+    alb_arn_suffix: Ref
+    target_group_arn_suffix: Ref
+    asg_name: Ref
+    thresholds: AlertThresholds
+    alarm_arns: AlarmArns
+    """Every alarm's ARN (``Alerting.alarm_arns``), or a callable returning them (e.g.
+    ``lambda: alerting.alarm_arns``). cdktf calls it at synthesis, so alarms added after the dashboard (e.g.
+    by the drain pipeline) are listed; Pulumi calls it when the dashboard is created, so add those alarms
+    before. A plain sequence (or Pulumi Output) is taken as it is in both."""
+
+
+BODY_FIELDS = ("alb_arn_suffix", "target_group_arn_suffix", "asg_name", "alarm_arns")
+"""The fields of :class:`OperationsDashboardProps` that :func:`body` reads and that may hold Refs."""
+
+
+def current_alarm_arns(props: OperationsDashboardProps) -> Sequence[Ref] | Ref:
+    """``props.alarm_arns`` now: the callable's result, or the value itself."""
+    return props.alarm_arns() if callable(props.alarm_arns) else props.alarm_arns
 
 
 def dashboard_name(name_prefix: str) -> str:
@@ -35,24 +69,15 @@ def encode(body: dict[str, Any]) -> str:
     return json.dumps(body)
 
 
-def body(
-    *,
-    name_prefix: str,
-    environment: str,
-    region: str,
-    alb_arn_suffix: str,
-    target_group_arn_suffix: str,
-    asg_name: str,
-    thresholds: AlertThresholds,
-    alarm_arns: list[str],
-) -> dict[str, Any]:
-    """The dashboard body as a Python dict."""
-    t = thresholds
-    lb = ["LoadBalancer", alb_arn_suffix]
-    target = ["TargetGroup", target_group_arn_suffix, *lb]
-    group = ["AutoScalingGroupName", asg_name]
-    env = ["Environment", environment]
-    alarms = list(alarm_arns)
+def body(props: OperationsDashboardProps) -> dict[str, Any]:
+    """The dashboard body as a Python dict. ``props`` holds plain values or Terraform tokens (Pulumi
+    resolves its Outputs first); a callable ``alarm_arns`` is called here."""
+    name_prefix, region, t = props.name_prefix, props.region, props.thresholds
+    lb = ["LoadBalancer", props.alb_arn_suffix]
+    target = ["TargetGroup", props.target_group_arn_suffix, *lb]
+    group = ["AutoScalingGroupName", props.asg_name]
+    env = ["Environment", props.environment]
+    alarms = list(current_alarm_arns(props))
 
     def metrics(title: str, series: list[list[Any]], **kwargs: Any) -> dict[str, Any]:
         return _metrics(region, title, series, **kwargs)

@@ -8,11 +8,16 @@ resolved from Pulumi outputs; the documents come out the same.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from rudder_ha.config.defaults import DRAIN_QUEUE_VISIBILITY_TIMEOUT_SECONDS
 from rudder_ha.config.model import DrainSettings
 from rudder_ha.instance_files import DRAIN_CHECK_PATH, JOBSDB_ENV_FILE
 from rudder_ha.policies import policy_json
+from rudder_ha.specs.python_function import PythonFunctionProps
+from rudder_ha.specs.refs import Ref
 
 LIFECYCLE_DETAIL_TYPE = "EC2 Instance-terminate Lifecycle Action"
 FUNCTION_TIMEOUT_SECONDS = 60
@@ -40,6 +45,15 @@ FUNCTION_DESCRIPTION = "Holds terminating data-plane instances or nodes until th
 RESERVED_CONCURRENCY = 5
 EVENT_SOURCE_BATCH_SIZE = 1
 FUNCTION_RESPONSE_TYPES = ["ReportBatchItemFailures"]
+EVENT_SOURCE_MAPPING: dict[str, Any] = {
+    "batch_size": EVENT_SOURCE_BATCH_SIZE,
+    "function_response_types": FUNCTION_RESPONSE_TYPES,
+}
+"""The queue -> function event source mapping's settings, apart from the queue and the function."""
+TABLE_ATTRIBUTE: dict[str, str] = {"name": TABLE_HASH_KEY, "type": "S"}
+"""The state table's one attribute block: its partition key."""
+TABLE_TTL: dict[str, Any] = {"attribute_name": TABLE_TTL_ATTRIBUTE, "enabled": True}
+TABLE_POINT_IN_TIME_RECOVERY: dict[str, Any] = {"enabled": True}
 
 HANDOVER_COMMAND = (
     "systemctl stop rudder-backend.service rudder-jobsdb-fence.service || exit 69; "
@@ -48,6 +62,30 @@ HANDOVER_COMMAND = (
 """rds mode: pending jobs live on in the shared jobsdb, so draining an instance means handing it over:
 stop rudder-server cleanly, then release the jobsdb lease (the fence unit does so on a clean stop) so
 the replacement takes over at once. Exit 0 only when the backend is really down."""
+
+
+@dataclass(frozen=True)
+class DrainPipelineProps:
+    """Props of ``DrainPipeline`` (the cdktf construct and the Pulumi component alike)."""
+
+    name_prefix: str
+    environment: str
+    region: str
+    settings: DrainSettings
+    kms_key_arn: Ref
+    asg_names: Sequence[Ref]
+    target_group_arns: Sequence[Ref]
+    alert_topic_arn: Ref
+    jobsdb_mode: str = "instance"
+    strategy: str = "ec2"
+    """ec2: take the instance out of its target groups and check its jobsdb through SSM (single node).
+    eks: cordon the node and evict its pods through the Kubernetes API (the eks topology)."""
+    strategy_environment: Mapping[str, Ref] = field(default_factory=dict)
+    strategy_statements: Sequence[Mapping[str, Any]] = field(default_factory=list)
+    """Extra IAM statements for the strategy; their values may be Refs."""
+    vpc_subnet_ids: Sequence[Ref] = field(default_factory=list)
+    """Run the function in these subnets (a private EKS endpoint is reachable only from the VPC)."""
+    vpc_security_group_ids: Sequence[Ref] = field(default_factory=list)
 
 
 def drain_name(name_prefix: str) -> str:
@@ -68,6 +106,74 @@ def check_document_name(name_prefix: str) -> str:
 def rule_description(name_prefix: str) -> str:
     """Description of the EventBridge rule."""
     return f"Terminating lifecycle actions of {name_prefix}'s Auto Scaling groups"
+
+
+def dead_letter_queue(props: DrainPipelineProps) -> dict[str, Any]:
+    """The drain queue's dead-letter queue settings."""
+    return {
+        "name": dead_letter_queue_name(props.name_prefix),
+        "kms_master_key_id": props.kms_key_arn,
+        "message_retention_seconds": DEAD_LETTER_RETENTION_SECONDS,
+    }
+
+
+def queue(props: DrainPipelineProps) -> dict[str, Any]:
+    """The drain queue's settings, apart from its redrive policy (:func:`redrive_policy`)."""
+    return {
+        "name": drain_name(props.name_prefix),
+        "kms_master_key_id": props.kms_key_arn,
+        "kms_data_key_reuse_period_seconds": KMS_DATA_KEY_REUSE_SECONDS,
+        "visibility_timeout_seconds": QUEUE_VISIBILITY_TIMEOUT_SECONDS,
+        "message_retention_seconds": QUEUE_RETENTION_SECONDS,
+    }
+
+
+def rule(props: DrainPipelineProps) -> dict[str, str]:
+    """The EventBridge rule's name and description (its pattern: :func:`event_pattern`)."""
+    return {"name": drain_name(props.name_prefix), "description": rule_description(props.name_prefix)}
+
+
+def table(props: DrainPipelineProps) -> dict[str, Any]:
+    """The state table's flat settings; its blocks are :data:`TABLE_ATTRIBUTE`, :data:`TABLE_TTL`,
+    :data:`TABLE_POINT_IN_TIME_RECOVERY` and :func:`table_encryption`."""
+    return {
+        "name": drain_name(props.name_prefix),
+        "billing_mode": TABLE_BILLING_MODE,
+        "hash_key": TABLE_HASH_KEY,
+        "deletion_protection_enabled": True,
+    }
+
+
+def table_encryption(props: DrainPipelineProps) -> dict[str, Any]:
+    """The state table's ``server_side_encryption`` block: the environment's key."""
+    return {"enabled": True, "kms_key_arn": props.kms_key_arn}
+
+
+def check_document(props: DrainPipelineProps) -> dict[str, str]:
+    """The SSM document the ec2 strategy runs (see :func:`runs_check_document`)."""
+    return {
+        "name": check_document_name(props.name_prefix),
+        "document_type": DOCUMENT_TYPE,
+        "document_format": DOCUMENT_FORMAT,
+        "content": check_document_content(props.jobsdb_mode),
+    }
+
+
+def function_props(props: DrainPipelineProps, *, policy_statements: Ref, environment: Ref) -> PythonFunctionProps:
+    """The drain Lambda's props, given its statements (:func:`function_statements`) and environment
+    (:func:`function_environment`); in Pulumi each may be one Output."""
+    return PythonFunctionProps(
+        name=drain_name(props.name_prefix),
+        source=FUNCTION_SOURCE,
+        description=FUNCTION_DESCRIPTION,
+        kms_key_arn=props.kms_key_arn,
+        policy_statements=policy_statements,
+        timeout_seconds=FUNCTION_TIMEOUT_SECONDS,
+        reserved_concurrency=RESERVED_CONCURRENCY,
+        environment=environment,
+        vpc_subnet_ids=props.vpc_subnet_ids,
+        vpc_security_group_ids=props.vpc_security_group_ids,
+    )
 
 
 def redrive_policy(dead_letter_queue_arn: str) -> str:
@@ -131,24 +237,25 @@ def check_document_content(jobsdb_mode: str = "instance") -> str:
     return json.dumps(drain_check_document(jobsdb_mode))
 
 
+STATEMENT_FIELDS = ("asg_names", "target_group_arns", "alert_topic_arn", "kms_key_arn", "strategy_statements")
+"""The fields of :class:`DrainPipelineProps` that :func:`function_statements` reads and that may hold Refs."""
+
+
 def function_statements(
+    props: DrainPipelineProps,
     *,
     partition: str,
     account: str,
-    region: str,
-    environment: str,
-    strategy: str,
-    asg_names: list[str],
-    target_group_arns: list[str],
     table_arn: str,
     queue_arn: str,
-    alert_topic_arn: str,
-    kms_key_arn: str,
     check_document_name: str | None,
-    strategy_statements: list[dict],
 ) -> list[dict]:
     """The drain Lambda's IAM statements, each scoped to this environment's resources where the action
-    allows it. ``check_document_name`` is the SSM document's name (ec2 strategy), None otherwise."""
+    allows it. ``check_document_name`` is the SSM document's name (ec2 strategy), None otherwise.
+    ``props`` holds plain values or Terraform tokens (Pulumi resolves its Outputs first)."""
+    region, environment, strategy = props.region, props.environment, props.strategy
+    asg_names, target_group_arns = props.asg_names, props.target_group_arns
+    alert_topic_arn, kms_key_arn = props.alert_topic_arn, props.kms_key_arn
     arn = f"arn:{partition}"
     group_arns = [
         f"{arn}:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/{group}" for group in asg_names
@@ -202,7 +309,7 @@ def function_statements(
             "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
             "Resource": kms_key_arn,
         },
-        *strategy_statements,
+        *props.strategy_statements,
     ]
     if check_document_name is not None:
         statements[1:1] = [
@@ -229,29 +336,27 @@ def function_statements(
     return statements
 
 
+ENVIRONMENT_FIELDS = ("alert_topic_arn", "strategy_environment")
+"""The fields of :class:`DrainPipelineProps` that :func:`function_environment` reads and that may hold Refs."""
+
+
 def function_environment(
-    *,
-    table_name: str,
-    queue_url: str,
-    alert_topic_arn: str,
-    environment: str,
-    settings: DrainSettings,
-    strategy: str,
-    strategy_environment: dict[str, str],
-    check_document_name: str | None,
+    props: DrainPipelineProps, *, table_name: str, queue_url: str, check_document_name: str | None
 ) -> dict[str, str]:
     """The drain Lambda's environment variables (see ``lambdas/drain/drain_config.py``).
-    ``check_document_name`` is the SSM document's name (ec2 strategy), None otherwise."""
+    ``check_document_name`` is the SSM document's name (ec2 strategy), None otherwise. ``props`` holds
+    plain values or Terraform tokens (Pulumi resolves its Outputs first)."""
+    settings = props.settings
     variables = {
         "DRAIN_TABLE_NAME": table_name,
         "DRAIN_QUEUE_URL": queue_url,
-        "ALERT_TOPIC_ARN": alert_topic_arn,
-        "ENVIRONMENT": environment,
+        "ALERT_TOPIC_ARN": props.alert_topic_arn,
+        "ENVIRONMENT": props.environment,
         "DRAIN_DEADLINE_SECONDS": str(settings.deadline_seconds),
         "POLL_INTERVAL_SECONDS": str(settings.poll_interval_seconds),
         "ABANDON_AFTER_DEADLINE": str(settings.abandon_after_deadline).lower(),
-        "DRAIN_STRATEGY": strategy,
-        **strategy_environment,
+        "DRAIN_STRATEGY": props.strategy,
+        **props.strategy_environment,
     }
     if check_document_name is not None:
         variables["DRAIN_CHECK_DOCUMENT"] = check_document_name

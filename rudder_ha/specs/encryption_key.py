@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_SERVICE_PRINCIPALS = ("logs", "cloudwatch", "events", "sns")
@@ -11,9 +12,29 @@ DEFAULT_DELETION_WINDOW_DAYS = 30
 SERVICE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
 
 
+@dataclass(frozen=True)
+class EncryptionKeyProps:
+    """Props of the ``EncryptionKey`` construct (cdktf) and component (Pulumi)."""
+
+    name_prefix: str
+    region: str
+    deletion_window_days: int = DEFAULT_DELETION_WINDOW_DAYS
+    service_principals: tuple[str, ...] = DEFAULT_SERVICE_PRINCIPALS
+    """Services (short names, e.g. ``logs``, ``sns``) allowed to use the key in this account."""
+
+
 def description(name_prefix: str) -> str:
     """The key's description."""
     return f"{name_prefix}: logs, queues, topics and tables"
+
+
+def key_settings(props: EncryptionKeyProps) -> dict[str, Any]:
+    """Keyword arguments of the KMS key (the same names in cdktf and Pulumi), besides its policy."""
+    return {
+        "description": description(props.name_prefix),
+        "enable_key_rotation": True,
+        "deletion_window_in_days": props.deletion_window_days,
+    }
 
 
 def alias_name(name_prefix: str) -> str:

@@ -4,8 +4,12 @@ shared by the cdktf construct (:mod:`rudder_ha.constructs.instance_artifacts`) a
 
 from __future__ import annotations
 
-from rudder_ha.instance_bundle import KEY_PREFIX
+from dataclasses import dataclass
+from typing import Any
+
+from rudder_ha.instance_bundle import KEY_PREFIX, InstanceBundle
 from rudder_ha.specs.instance_role import ssm_parameter_arn
+from rudder_ha.specs.refs import Ref
 
 LIFECYCLE_RULE_ID = "expire-old-versions"
 NONCURRENT_DAYS = 90
@@ -13,6 +17,19 @@ NONCURRENT_DAYS = 90
 BUNDLE_CONTENT_TYPE = "application/gzip"
 PARAMETER_TYPE = "SecureString"
 READ_POLICY_NAME = "read-instance-bundle"
+
+
+@dataclass(frozen=True)
+class InstanceArtifactsProps:
+    """Props of ``InstanceArtifacts`` (the cdktf construct and the Pulumi component alike)."""
+
+    name_prefix: str
+    environment: str
+    region: str
+    kms_key_arn: Ref
+    """Encrypts the bucket, the bundle object and the SSM parameter (the environment's key)."""
+    bundle: InstanceBundle
+    """From :func:`rudder_ha.instance_bundle.build_bundle`; uploaded as a file under its SHA-256."""
 
 
 def artifacts_parameter(environment: str) -> str:
@@ -28,6 +45,32 @@ def bucket_prefix(name_prefix: str) -> str:
 def parameter_description(name_prefix: str) -> str:
     """The SSM parameter's description."""
     return f"{name_prefix}: bucket holding the instance bundle"
+
+
+def bucket_args(name_prefix: str, kms_key_arn: Ref) -> dict[str, Any]:
+    """The fields of the bucket's ``PrivateBucketProps``: versioned, old versions expire, KMS-encrypted."""
+    return {
+        "bucket_prefix": bucket_prefix(name_prefix),
+        "lifecycle_rule_id": LIFECYCLE_RULE_ID,
+        "noncurrent_days": NONCURRENT_DAYS,
+        "kms_key_arn": kms_key_arn,
+    }
+
+
+def bundle_object_args(bucket_id: Ref, bundle: InstanceBundle, kms_key_arn: Ref) -> dict[str, Any]:
+    """The bundle object's settings, apart from its source (a Terraform asset path or a Pulumi ``FileAsset``)."""
+    return {"bucket": bucket_id, "key": bundle.key, "kms_key_id": kms_key_arn, "content_type": BUNDLE_CONTENT_TYPE}
+
+
+def parameter_args(props: InstanceArtifactsProps, bucket_name: Ref) -> dict[str, Any]:
+    """The SSM parameter that tells instances which bucket holds their bundle."""
+    return {
+        "name": artifacts_parameter(props.environment),
+        "type": PARAMETER_TYPE,
+        "key_id": props.kms_key_arn,
+        "description": parameter_description(props.name_prefix),
+        "value": bucket_name,
+    }
 
 
 def bundle_read_policy(

@@ -5,7 +5,11 @@ Values may be Terraform tokens (cdktf) or plain strings resolved from Pulumi out
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from rudder_ha.config.model import SecretRef
+from rudder_ha.policies import service_assume_role_policy
 
 ROLE_DESCRIPTION = "rudder-ha data-plane instance"
 SERVICE = "ec2.amazonaws.com"
@@ -16,9 +20,27 @@ SECRETS_POLICY_NAME = "read-workspace-token"
 JOBSDB_POLICY_NAME = "read-jobsdb-connection"
 
 
+@dataclass(frozen=True)
+class InstanceRoleProps:
+    """Props of ``InstanceRole`` (the cdktf construct and the Pulumi component alike)."""
+
+    name_prefix: str
+    region: str
+    workspace_token: SecretRef
+
+
 def role_name(name_prefix: str) -> str:
     """The role's (and the instance profile's) name."""
     return f"{name_prefix}-data-plane"
+
+
+def role_args(name_prefix: str) -> dict[str, Any]:
+    """The role's settings: name, description and the EC2 trust policy."""
+    return {
+        "name": role_name(name_prefix),
+        "description": ROLE_DESCRIPTION,
+        "assume_role_policy": service_assume_role_policy(SERVICE),
+    }
 
 
 def managed_policy_arn(partition: str, policy: str) -> str:

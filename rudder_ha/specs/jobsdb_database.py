@@ -8,9 +8,13 @@ Pulumi's ``aws.rds.Instance``."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from rudder_ha.config.model import JobsdbSettings
+from rudder_ha.policies import service_assume_role_policy
+from rudder_ha.specs.refs import Ref
 
 POSTGRES_PORT = 5432
 DATABASE_NAME = "jobsdb"
@@ -38,6 +42,21 @@ SUBNET_GROUP_DESCRIPTION = "Managed by Terraform"
 (Pulumi: "Managed by Pulumi") sets it so both create the same subnet group."""
 CONNECTION_PARAMETER_TYPE = "SecureString"
 """Holds no password (that stays in the admin secret), encrypted all the same."""
+
+
+@dataclass(frozen=True)
+class JobsdbDatabaseProps:
+    """Props of ``JobsdbDatabase`` (the cdktf construct and the Pulumi component alike)."""
+
+    name_prefix: str
+    vpc_id: Ref
+    private_subnet_ids: Sequence[Ref]
+    settings: JobsdbSettings
+    kms_key_arn: Ref
+    """Encrypts storage, Performance Insights and the managed master secret (unless settings name a key)."""
+    connection_parameter: str
+    """SSM parameter name for the connection settings, e.g. ``/rudder-ha/prod/jobsdb``."""
+    final_snapshot: bool = True
 
 
 def database_name(name_prefix: str) -> str:
@@ -83,6 +102,53 @@ def parameter_group_description(name: str) -> str:
 def connection_parameter_description(name: str) -> str:
     """The connection parameter's description."""
     return f"{name}: where the data plane connects"
+
+
+def security_group_args(name: str, vpc_id: Ref) -> dict[str, Any]:
+    """The database's security group (its one ingress rule comes from :func:`ingress_rule_args`)."""
+    return {"name": name, "description": security_group_description(name), "vpc_id": vpc_id, "tags": {"Name": name}}
+
+
+def ingress_rule_args(security_group_id: Ref, client_security_group_id: Ref) -> dict[str, Any]:
+    """PostgreSQL from ``client_security_group_id`` (the data-plane instances) only."""
+    return {
+        "security_group_id": security_group_id,
+        "referenced_security_group_id": client_security_group_id,
+        "ip_protocol": "tcp",
+        "from_port": POSTGRES_PORT,
+        "to_port": POSTGRES_PORT,
+        "description": INGRESS_DESCRIPTION,
+    }
+
+
+def parameter_group_args(name: str, settings: JobsdbSettings) -> dict[str, Any]:
+    """The parameter group's name, family and description (its parameters: :func:`parameter_group_parameters`)."""
+    return {
+        "name": parameter_group_name(name, settings),
+        "family": parameter_group_family(settings),
+        "description": parameter_group_description(name),
+    }
+
+
+def parameter_group_parameters() -> list[dict[str, Any]]:
+    """The :data:`PARAMETERS`, each with its apply method."""
+    return [{"name": k, "value": v, "apply_method": parameter_apply_method(k)} for k, v in PARAMETERS.items()]
+
+
+def monitoring_role_args(name: str) -> dict[str, Any]:
+    """The enhanced-monitoring role, which RDS assumes."""
+    return {"name": monitoring_role_name(name), "assume_role_policy": service_assume_role_policy(MONITORING_SERVICE)}
+
+
+def connection_parameter_args(parameter_name: str, name: str, kms_key_arn: Ref) -> dict[str, Any]:
+    """The connection parameter's settings apart from its value (:func:`connection_document`, rendered by each
+    front end): a SecureString although it holds no password (that stays in the admin secret)."""
+    return {
+        "name": parameter_name,
+        "type": CONNECTION_PARAMETER_TYPE,
+        "key_id": kms_key_arn,
+        "description": connection_parameter_description(name),
+    }
 
 
 def instance_settings(settings: JobsdbSettings, name: str, kms_key_arn: Any, final_snapshot: bool) -> dict[str, Any]:

@@ -5,16 +5,38 @@ Keyword-argument dicts use the attribute names both front ends share (Terraform'
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from rudder_ha.config.model import GATEWAY_PORT, HEALTH_PATH, HealthCheckSettings, LoadBalancerSettings
+from rudder_ha.specs.refs import Ref
 
 HTTPS_PORT = 443
 HTTP_PORT = 80
 EGRESS_DESCRIPTION = "to the rudder-server gateway and /health"
 REDIRECT_TO_HTTPS: dict[str, str] = {"protocol": "HTTPS", "port": str(HTTPS_PORT), "status_code": "HTTP_301"}
 """The HTTP listener's redirect action (every field a string, as the provider schema has them)."""
+HTTP_LISTENER: dict[str, Any] = {"port": HTTP_PORT, "protocol": "HTTP"}
+"""Keyword arguments of a plain-HTTP listener, besides its load balancer and default action."""
+EGRESS_RULE: dict[str, Any] = {
+    "ip_protocol": "tcp",
+    "from_port": GATEWAY_PORT,
+    "to_port": GATEWAY_PORT,
+    "description": EGRESS_DESCRIPTION,
+}
+"""Keyword arguments of the ALB's one egress rule, besides its security groups."""
+
+
+@dataclass(frozen=True)
+class DataPlaneLoadBalancerProps:
+    """Props of the ``DataPlaneLoadBalancer`` construct (cdktf) and component (Pulumi)."""
+
+    name_prefix: str
+    vpc_id: Ref
+    public_subnet_ids: Sequence[Ref]
+    settings: LoadBalancerSettings
+    health_check: HealthCheckSettings
 
 
 @dataclass(frozen=True)
@@ -27,6 +49,17 @@ class IngressRule:
     cidr_ipv4: str
     description: str
 
+    @property
+    def settings(self) -> dict[str, Any]:
+        """Keyword arguments of the rule (the same names in cdktf and Pulumi), besides its security group."""
+        return {
+            "cidr_ipv4": self.cidr_ipv4,
+            "ip_protocol": "tcp",
+            "from_port": self.port,
+            "to_port": self.port,
+            "description": self.description,
+        }
+
 
 def security_group_name(name_prefix: str) -> str:
     """The ALB security group's name (and ``Name`` tag)."""
@@ -36,6 +69,12 @@ def security_group_name(name_prefix: str) -> str:
 def security_group_description(name_prefix: str) -> str:
     """The ALB security group's description."""
     return f"{name_prefix} ALB: event intake from clients"
+
+
+def security_group_settings(name_prefix: str) -> dict[str, Any]:
+    """Keyword arguments of the ALB security group, besides its VPC."""
+    name = security_group_name(name_prefix)
+    return {"name": name, "description": security_group_description(name_prefix), "tags": {"Name": name}}
 
 
 def listen_ports(settings: LoadBalancerSettings) -> list[int]:
@@ -68,6 +107,21 @@ def alb_settings(settings: LoadBalancerSettings) -> dict[str, Any]:
         "idle_timeout": settings.idle_timeout_seconds,
         "desync_mitigation_mode": "defensive",
         "enable_http2": True,
+    }
+
+
+def access_logs(bucket_id: Ref, log_prefix: str) -> dict[str, Any]:
+    """The ALB's ``access_logs`` block."""
+    return {"bucket": bucket_id, "prefix": log_prefix, "enabled": True}
+
+
+def https_listener_settings(settings: LoadBalancerSettings) -> dict[str, Any]:
+    """Keyword arguments of the HTTPS listener, besides its load balancer and default action."""
+    return {
+        "port": HTTPS_PORT,
+        "protocol": "HTTPS",
+        "ssl_policy": settings.ssl_policy,
+        "certificate_arn": settings.certificate_arn,
     }
 
 

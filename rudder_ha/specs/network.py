@@ -4,10 +4,12 @@ shared by :mod:`rudder_ha.constructs.network` (cdktf) and :mod:`rudder_ha.pulumi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rudder_ha.config.model import NetworkSettings
+from rudder_ha.policies import service_assume_role_policy
+from rudder_ha.specs.refs import Ref
 
 DEFAULT_ROUTE = "0.0.0.0/0"
 FLOW_LOGS_SERVICE = "vpc-flow-logs.amazonaws.com"
@@ -23,6 +25,19 @@ MIN_ZONES = 2
 
 
 @dataclass(frozen=True)
+class NetworkProps:
+    """Props of the ``Network`` construct (cdktf) and component (Pulumi)."""
+
+    name_prefix: str
+    settings: NetworkSettings
+    log_key_arn: Ref
+    """KMS key for the flow-log log group."""
+    public_subnet_tags: dict[str, str] = field(default_factory=dict)
+    private_subnet_tags: dict[str, str] = field(default_factory=dict)
+    """Extra subnet tags, e.g. the ``kubernetes.io/role/elb`` tags the AWS Load Balancer Controller reads."""
+
+
+@dataclass(frozen=True)
 class SubnetSpec:
     """One subnet of a new VPC."""
 
@@ -33,6 +48,16 @@ class SubnetSpec:
     zone: str
     cidr_block: str
     tags: dict[str, str]
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """Keyword arguments of the subnet (the same names in cdktf and Pulumi), besides its VPC."""
+        return {
+            "availability_zone": self.zone,
+            "cidr_block": self.cidr_block,
+            "map_public_ip_on_launch": False,
+            "tags": self.tags,
+        }
 
 
 @dataclass(frozen=True)
@@ -47,6 +72,16 @@ class NatSpec:
 def vpc_tags(name_prefix: str) -> dict[str, str]:
     """Tags of the VPC (and of its internet gateway)."""
     return {"Name": name_prefix}
+
+
+def vpc_settings(name_prefix: str, settings: NetworkSettings) -> dict[str, Any]:
+    """Keyword arguments of a new VPC (the same names in cdktf and Pulumi)."""
+    return {
+        "cidr_block": settings.vpc_cidr,
+        "enable_dns_hostnames": True,
+        "enable_dns_support": True,
+        "tags": vpc_tags(name_prefix),
+    }
 
 
 def default_sg_tags(name_prefix: str) -> dict[str, str]:
@@ -115,6 +150,23 @@ def flow_logs_group_name(name_prefix: str) -> str:
 def flow_logs_role_name(name_prefix: str) -> str:
     """The role VPC Flow Logs assumes to write to the log group."""
     return f"{name_prefix}-vpc-flow-logs"
+
+
+def flow_logs_group_settings(props: NetworkProps) -> dict[str, Any]:
+    """Keyword arguments of the flow logs' log group (the same names in cdktf and Pulumi)."""
+    return {
+        "name": flow_logs_group_name(props.name_prefix),
+        "retention_in_days": props.settings.flow_logs_retention_days,
+        "kms_key_id": props.log_key_arn,
+    }
+
+
+def flow_logs_role_settings(name_prefix: str) -> dict[str, Any]:
+    """Keyword arguments of the role VPC Flow Logs assumes (the same names in cdktf and Pulumi)."""
+    return {
+        "name": flow_logs_role_name(name_prefix),
+        "assume_role_policy": service_assume_role_policy(FLOW_LOGS_SERVICE),
+    }
 
 
 def flow_logs_policy(group_arn: str) -> dict[str, Any]:

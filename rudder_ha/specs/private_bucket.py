@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rudder_ha.policies import deny_insecure_transport
+from rudder_ha.specs.refs import Ref
 
 CHILD_IDS = ("bucket", "public_access", "ownership", "versioning", "encryption", "lifecycle", "policy")
 """The ids (cdktf) and logical-name suffixes (Pulumi) of the resources making up one private bucket."""
@@ -53,6 +54,36 @@ class LifecycleRule:
     """Current versions expire after this many days; never when None (or 0)."""
     status: str = "Enabled"
     abort_incomplete_upload_days: int = ABORT_INCOMPLETE_UPLOAD_DAYS
+
+
+@dataclass(frozen=True)
+class PrivateBucketProps:
+    """How one private bucket differs from the others (``add_private_bucket`` in both front ends)."""
+
+    bucket_prefix: str
+    lifecycle_rule_id: str
+    noncurrent_days: int
+    kms_key_arn: Ref | None = None
+    """SSE-KMS with this key (and a bucket key); SSE-S3 when None (e.g. ALB log delivery needs it)."""
+    expiration_days: int | None = None
+    force_destroy: bool = False
+
+    @property
+    def lifecycle_rule(self) -> LifecycleRule:
+        """The bucket's one lifecycle rule."""
+        return LifecycleRule(
+            id=self.lifecycle_rule_id, noncurrent_days=self.noncurrent_days, expiration_days=self.expiration_days
+        )
+
+    @property
+    def bucket_settings(self) -> dict[str, Any]:
+        """Keyword arguments of the bucket itself (the same names in cdktf and Pulumi)."""
+        return {"bucket_prefix": self.bucket_prefix, "force_destroy": self.force_destroy}
+
+    @property
+    def encryption_default(self) -> dict[str, Any]:
+        """Keyword arguments of the encryption rule's ``apply_server_side_encryption_by_default`` block."""
+        return {"sse_algorithm": sse_algorithm(self.kms_key_arn), "kms_master_key_id": self.kms_key_arn}
 
 
 def bucket_policy(bucket_arn: str, statements: list[dict[str, Any]]) -> dict[str, Any]:

@@ -7,7 +7,13 @@ resolved from Pulumi outputs; the documents come out the same.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rudder_ha.lambda_package import RUNTIME
 from rudder_ha.policies import service_assume_role_policy
+from rudder_ha.specs.refs import Ref
 
 ARCHITECTURES = ["arm64"]
 HANDLER = "handler.handler"
@@ -20,6 +26,70 @@ VPC_ACCESS_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccess
 """Network interfaces in the VPC; the managed policy is what Lambda documents for this."""
 
 
+@dataclass(frozen=True)
+class PythonFunctionProps:
+    """Props of ``PythonFunction`` (the cdktf construct and the Pulumi component alike)."""
+
+    name: str
+    """The function name, e.g. ``rudder-ha-prod-drain``."""
+    source: str
+    """Directory under ``lambdas/`` holding ``handler.py``."""
+    description: str
+    kms_key_arn: Ref
+    """Encrypts the environment variables and the log group."""
+    policy_statements: Sequence[Mapping[str, Any]] | Ref = field(default_factory=list)
+    """IAM statements added to the role's inline policy; their values may be Refs. In Pulumi the whole list
+    may also be one Output."""
+    environment: Mapping[str, Ref] | Ref = field(default_factory=dict)
+    """Environment variables; their values may be Refs. In Pulumi the whole mapping may also be one Output."""
+    timeout_seconds: int = 60
+    memory_mb: int = 256
+    reserved_concurrency: int = 5
+    log_retention_days: int = 365
+    vpc_subnet_ids: Sequence[Ref] = field(default_factory=list)
+    """Run inside the VPC (only when the function must reach something private)."""
+    vpc_security_group_ids: Sequence[Ref] = field(default_factory=list)
+    dead_letter_queue_arn: Ref | None = None
+    """An SQS queue, encrypted with ``kms_key_arn``, for failed asynchronous invocations."""
+
+
+def log_group(props: PythonFunctionProps) -> dict[str, Any]:
+    """The function's log group settings."""
+    return {
+        "name": log_group_name(props.name),
+        "retention_in_days": props.log_retention_days,
+        "kms_key_id": props.kms_key_arn,
+    }
+
+
+def function_settings(props: PythonFunctionProps, source_code_hash: str) -> dict[str, Any]:
+    """The function's settings apart from its name, role, code, environment and nested blocks (the argument
+    naming the function and the one holding the code differ between the front ends)."""
+    return {
+        "description": props.description,
+        "runtime": RUNTIME,
+        "architectures": ARCHITECTURES,
+        "handler": HANDLER,
+        "source_code_hash": source_code_hash,
+        "timeout": props.timeout_seconds,
+        "memory_size": props.memory_mb,
+        "reserved_concurrent_executions": props.reserved_concurrency,
+        "kms_key_arn": props.kms_key_arn,
+    }
+
+
+def vpc_config(props: PythonFunctionProps) -> dict[str, Any] | None:
+    """The ``vpc_config`` block, or None when the function runs outside the VPC."""
+    if not props.vpc_subnet_ids:
+        return None
+    return {"subnet_ids": props.vpc_subnet_ids, "security_group_ids": props.vpc_security_group_ids}
+
+
+def dead_letter_config(props: PythonFunctionProps) -> dict[str, Any] | None:
+    """The ``dead_letter_config`` block, or None without a dead-letter queue."""
+    return {"target_arn": props.dead_letter_queue_arn} if props.dead_letter_queue_arn else None
+
+
 def log_group_name(function_name: str) -> str:
     """The log group Lambda writes the function's logs to."""
     return f"/aws/lambda/{function_name}"
@@ -30,14 +100,12 @@ def assume_role_policy(account_id: str) -> str:
     return service_assume_role_policy(LAMBDA_SERVICE, {"StringEquals": {"aws:SourceAccount": account_id}})
 
 
-def role_statements(
-    log_group_arn: str,
-    kms_key_arn: str,
-    policy_statements: list[dict],
-    dead_letter_queue_arn: str | None = None,
-) -> list[dict]:
+def role_statements(props: PythonFunctionProps, log_group_arn: str) -> list[dict]:
     """The statements of the role's inline policy: own logs, traces, own environment's key, the caller's
-    ``policy_statements``, then (with a dead-letter queue) sending to it encrypted."""
+    ``policy_statements``, then (with a dead-letter queue) sending to it encrypted. ``props`` holds plain
+    values or Terraform tokens (Pulumi resolves its Outputs first)."""
+    kms_key_arn = props.kms_key_arn
+    dead_letter_queue_arn = props.dead_letter_queue_arn
     statements = [
         {
             "Sid": "WriteOwnLogs",
@@ -58,7 +126,7 @@ def role_statements(
             "Action": "kms:Decrypt",
             "Resource": kms_key_arn,
         },
-        *policy_statements,
+        *props.policy_statements,
     ]
     if dead_letter_queue_arn:
         statements += [

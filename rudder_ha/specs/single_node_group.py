@@ -1,15 +1,26 @@
 """Names and settings of the single-node data plane (security group, launch template, autoscaling group of
 one), shared by the cdktf construct (:mod:`rudder_ha.constructs.single_node_group`) and the Pulumi component
-(:mod:`rudder_ha.pulumi_components.single_node_group`).
+(:mod:`rudder_ha.pulumi_components.single_node_group`): one data-plane instance at a time, replaced
+automatically when the ALB finds it unhealthy.
+
+- Launch template: private subnets, no public IP, no SSH key, IMDSv2 only (hop limit 1, so only the
+  host's processes reach the metadata service), encrypted gp3 root volume, detailed monitoring.
+- Security group: the gateway port from the ALB's security group only.
+- Autoscaling group: min = max = desired = 1 over every private subnet, ELB health checks, an
+  instance refresh that terminates before it launches (never two data planes at once), an optional
+  warm pool, and a terminating lifecycle hook that the drain pipeline completes.
 
 The dictionaries hold keyword arguments whose snake_case names are the same in the cdktf structs and the
 Pulumi ``Args`` classes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from rudder_ha.config.model import InstanceSettings
+from rudder_ha.config.model import GATEWAY_PORT, AutoscalingSettings, InstanceSettings, LifecycleHookSettings
+from rudder_ha.specs.refs import Ref
 
 TERMINATING = "autoscaling:EC2_INSTANCE_TERMINATING"
 ROOT_DEVICE = "/dev/xvda"  # Amazon Linux 2023's root device name
@@ -57,6 +68,32 @@ ENABLED_METRICS = (
 METRICS_GRANULARITY = "1Minute"
 
 
+@dataclass(frozen=True)
+class SingleNodeGroupProps:
+    """Props of ``SingleNodeGroup`` (the cdktf construct and the Pulumi component alike)."""
+
+    name_prefix: str
+    vpc_id: Ref
+    private_subnet_ids: Sequence[Ref]
+    alb_security_group_id: Ref
+    target_group_arn: Ref
+    instance_profile_arn: Ref
+    user_data_base64: Ref
+    instance: InstanceSettings
+    autoscaling: AutoscalingSettings
+    propagated_tags: dict[str, str]
+    """Tags every instance and volume carries (provider default tags do not reach ASG-launched instances)."""
+    preconditions: Sequence[Any] = field(default_factory=list)
+    """What the group must wait for. cdktf: Terraform ``Precondition`` s (e.g. the network's zone check, which
+    fails when the private subnets span fewer than two zones), set on the group's lifecycle. Pulumi: resources
+    (e.g. the instance bundle object) become ``depends_on``; Outputs (e.g. the same zone check) must resolve
+    before the group is created, and an Output that fails fails the group."""
+    launch_template_depends_on: Sequence[Any] = field(default_factory=list)
+    """Pulumi only: resources the launch template and the group both wait for, e.g. the first baked image
+    whose SSM parameter the template's ``resolve:ssm:`` image id names (the cdktf stack sets this as the
+    resources' ``depends_on`` itself)."""
+
+
 def data_plane_name(name_prefix: str) -> str:
     """Name of the security group, the launch template, the group and the instances."""
     return f"{name_prefix}-data-plane"
@@ -98,3 +135,88 @@ def refresh_preferences(default_instance_warmup_seconds: int) -> dict[str, Any]:
         "skip_matching": True,
         "instance_warmup": str(default_instance_warmup_seconds),
     }
+
+
+def security_group_args(name_prefix: str, vpc_id: Ref) -> dict[str, Any]:
+    """The data-plane security group."""
+    return {
+        "name": data_plane_name(name_prefix),
+        "description": security_group_description(name_prefix),
+        "vpc_id": vpc_id,
+        "tags": {"Name": data_plane_name(name_prefix)},
+    }
+
+
+def ingress_rule_args(security_group_id: Ref, alb_security_group_id: Ref) -> dict[str, Any]:
+    """The gateway port from the ALB's security group only."""
+    return {
+        "security_group_id": security_group_id,
+        "referenced_security_group_id": alb_security_group_id,
+        "ip_protocol": "tcp",
+        "from_port": GATEWAY_PORT,
+        "to_port": GATEWAY_PORT,
+        "description": INGRESS_DESCRIPTION,
+    }
+
+
+def egress_rule_args(security_group_id: Ref) -> dict[str, Any]:
+    """Any destination on any port."""
+    return {
+        "security_group_id": security_group_id,
+        "cidr_ipv4": EGRESS_CIDR,
+        "ip_protocol": "-1",
+        "description": EGRESS_DESCRIPTION,
+    }
+
+
+def launch_template_args(name_prefix: str, inst: InstanceSettings, user_data_base64: Ref) -> dict[str, Any]:
+    """The launch template's top-level settings (its nested blocks come from the constants above)."""
+    return {
+        "name": data_plane_name(name_prefix),
+        "description": LAUNCH_TEMPLATE_DESCRIPTION,
+        "image_id": inst.ami,
+        "instance_type": inst.instance_type,
+        "ebs_optimized": "true",
+        "update_default_version": True,
+        "user_data": user_data_base64,
+    }
+
+
+def group_args(name_prefix: str, scaling: AutoscalingSettings, target_group_arn: Ref) -> dict[str, Any]:
+    """The autoscaling group's top-level settings: one instance, ELB health checks, metrics every minute
+    (its subnets, launch template and nested blocks are passed by each front end)."""
+    return {
+        "name": data_plane_name(name_prefix),
+        "min_size": GROUP_SIZE,
+        "max_size": GROUP_SIZE,
+        "desired_capacity": GROUP_SIZE,
+        "health_check_type": HEALTH_CHECK_TYPE,
+        "health_check_grace_period": scaling.health_check_grace_period_seconds,
+        "default_instance_warmup": scaling.default_instance_warmup_seconds,
+        "target_group_arns": [target_group_arn],
+        "enabled_metrics": list(ENABLED_METRICS),
+        "metrics_granularity": METRICS_GRANULARITY,
+    }
+
+
+def warm_pool_args(scaling: AutoscalingSettings) -> dict[str, Any] | None:
+    """The warm pool's settings apart from its reuse policy (:data:`WARM_POOL_REUSE_ON_SCALE_IN`); None
+    when disabled."""
+    if not scaling.warm_pool.enabled:
+        return None
+    return {"pool_state": scaling.warm_pool.pool_state, "min_size": scaling.warm_pool.min_size}
+
+
+def lifecycle_hook_args(name_prefix: str, hook: LifecycleHookSettings) -> dict[str, Any]:
+    """The terminating lifecycle hook that the drain pipeline completes."""
+    return {
+        "name": lifecycle_hook_name(name_prefix),
+        "lifecycle_transition": TERMINATING,
+        "heartbeat_timeout": hook.heartbeat_timeout_seconds,
+        "default_result": hook.default_result,
+    }
+
+
+def group_tags(resource_tags: dict[str, str]) -> list[dict[str, Any]]:
+    """The group's tags, sorted by key, each propagated to the instances it launches."""
+    return [{"key": key, "value": value, "propagate_at_launch": True} for key, value in sorted(resource_tags.items())]

@@ -461,3 +461,12 @@ def _sort_key(aspect: Aspect) -> Callable[[Normalized], str]:
 
 def _show(value: Any) -> str:
     return "(absent)" if value is None else json.dumps(value, sort_keys=True, default=str)
+
+
+def leaves(value: Any) -> list[Any]:
+    """Every scalar in a structure: how many settings a comparison looks at."""
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in leaves(v)]
+    if isinstance(value, list):
+        return [leaf for v in value for leaf in leaves(v)]
+    return [value]

@@ -209,6 +209,13 @@ def run_program(program: Callable[[], Any], *, stack: str, region: str, project:
     try:
         run()
     finally:
+        # A program that failed (e.g. a refused existing VPC) leaves registrations pending: end them here
+        # rather than in the garbage collector, which would log them as destroyed tasks.
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
         asyncio.set_event_loop(None)
     return mocks
