@@ -19,23 +19,20 @@ import pulumi
 import pulumi_aws as aws
 
 from rudder_ha.config import ConfigError, EnvironmentConfig, Problem, load_environment
-from rudder_ha.config.model import HEALTH_PATH
-from rudder_ha.image_component import bake_settings
 from rudder_ha.instance_bundle import build_bundle
-from rudder_ha.policies import console_url
-from rudder_ha.pulumi_components.alerting import Alerting, AlertingProps
-from rudder_ha.pulumi_components.dashboard import OperationsDashboard, OperationsDashboardProps
-from rudder_ha.pulumi_components.drain_pipeline import DrainPipeline, DrainPipelineProps
-from rudder_ha.pulumi_components.encryption_key import EncryptionKey, EncryptionKeyProps
-from rudder_ha.pulumi_components.image_pipeline import DataPlaneImagePipeline, DataPlaneImagePipelineProps
-from rudder_ha.pulumi_components.instance_artifacts import InstanceArtifacts, InstanceArtifactsProps
-from rudder_ha.pulumi_components.instance_role import InstanceRole, InstanceRoleProps
-from rudder_ha.pulumi_components.jobsdb_database import JobsdbDatabase, JobsdbDatabaseProps
-from rudder_ha.pulumi_components.load_balancer import DataPlaneLoadBalancer, DataPlaneLoadBalancerProps
-from rudder_ha.pulumi_components.network import Network, NetworkProps
-from rudder_ha.pulumi_components.single_node_group import SingleNodeGroup, SingleNodeGroupProps
+from rudder_ha.pulumi_components.alerting import Alerting
+from rudder_ha.pulumi_components.dashboard import OperationsDashboard
+from rudder_ha.pulumi_components.drain_pipeline import DrainPipeline
+from rudder_ha.pulumi_components.encryption_key import EncryptionKey
+from rudder_ha.pulumi_components.image_pipeline import DataPlaneImagePipeline
+from rudder_ha.pulumi_components.instance_artifacts import InstanceArtifacts
+from rudder_ha.pulumi_components.instance_role import InstanceRole
+from rudder_ha.pulumi_components.jobsdb_database import JobsdbDatabase
+from rudder_ha.pulumi_components.load_balancer import DataPlaneLoadBalancer
+from rudder_ha.pulumi_components.network import Network
+from rudder_ha.pulumi_components.single_node_group import SingleNodeGroup
+from rudder_ha.specs import single_node as parts
 from rudder_ha.tags import standard_tags
-from rudder_ha.user_data import encoded_user_data, jobsdb_parameter
 
 ENVIRONMENTS_DIR = Path(__file__).resolve().parents[1] / "environments"
 ENVIRONMENT_SETTING = "environment"
@@ -100,11 +97,11 @@ class SingleNodeDataPlane:
 
     def outputs(self) -> dict[str, Any]:
         """The same outputs as the cdktf stack, by the same names."""
-        region = self.config.region
         lb = self.load_balancer
         group = self.data_plane.group
-        ec2 = f"ec2/home?region={region}"
-        outputs: dict[str, Any] = {
+        consoles = pulumi.Output.all(alb_arn=lb.alb.arn, target_group_arn=lb.target_group.arn, asg_name=group.name)
+        urls = consoles.apply(lambda v: parts.console_urls(self.config.region, **v))
+        values: dict[str, Any] = {
             "endpoint_url": lb.endpoint_url,
             "alb_dns_name": lb.alb.dns_name,
             "asg_name": group.name,
@@ -112,26 +109,18 @@ class SingleNodeDataPlane:
             "lifecycle_hook_name": self.data_plane.lifecycle_hook_name,
             "drain_queue_url": self.drain.queue.url,
             "drain_table_name": self.drain.table.name,
-            "alb_console_url": lb.alb.arn.apply(
-                lambda arn: console_url(region, f"{ec2}#LoadBalancer:loadBalancerArn={arn}")
-            ),
-            "target_group_console_url": lb.target_group.arn.apply(
-                lambda arn: console_url(region, f"{ec2}#TargetGroup:targetGroupArn={arn}")
-            ),
-            "asg_console_url": group.name.apply(
-                lambda name: console_url(region, f"{ec2}#AutoScalingGroupDetails:id={name};view=details")
-            ),
+            **{name: urls[name] for name in ("alb_console_url", "target_group_console_url", "asg_console_url")},
             "alert_topic_arn": self.alerting.topic_arn,
             "dashboard_url": self.dashboard.console_url,
         }
+        outputs = {name: values[name] for name in parts.OUTPUT_DESCRIPTIONS}
         if self.image_pipeline is not None:
-            outputs["image_pipeline_arn"] = self.image_pipeline.arn
+            outputs[parts.IMAGE_PIPELINE_OUTPUT[0]] = self.image_pipeline.arn
         return outputs
 
 
 def build(config: EnvironmentConfig) -> SingleNodeDataPlane:
     """Declares one environment's resources in the current Pulumi stack."""
-    name = config.name_prefix
     provider = aws.Provider(
         "aws",
         region=config.region,
@@ -139,79 +128,51 @@ def build(config: EnvironmentConfig) -> SingleNodeDataPlane:
         default_tags=aws.ProviderDefaultTagsArgs(tags=standard_tags(config, managed_by="pulumi")),
     )
     inherit = pulumi.ResourceOptions(provider=provider)
-    key = EncryptionKey("key", EncryptionKeyProps(name_prefix=name, region=config.region), inherit)
-    network = Network("network", NetworkProps(name_prefix=name, settings=config.network, log_key_arn=key.arn), inherit)
-    load_balancer = DataPlaneLoadBalancer(
+    key = EncryptionKey("key", parts.key_props(config), inherit)
+    network = Network("network", parts.network_props(config, log_key_arn=key.arn), inherit)
+    lb = DataPlaneLoadBalancer(
         "load_balancer",
-        DataPlaneLoadBalancerProps(
-            name_prefix=name,
-            vpc_id=network.vpc_id,
-            public_subnet_ids=network.public_subnet_ids,
-            settings=config.load_balancer,
-            health_check=config.health_check,
-        ),
+        parts.load_balancer_props(config, vpc_id=network.vpc_id, public_subnet_ids=network.public_subnet_ids),
         inherit,
     )
     jobsdb = None
     if config.jobsdb.on_rds:
         jobsdb = JobsdbDatabase(
             "jobsdb",
-            JobsdbDatabaseProps(
-                name_prefix=name,
-                vpc_id=network.vpc_id,
-                private_subnet_ids=network.private_subnet_ids,
-                settings=config.jobsdb,
-                kms_key_arn=key.arn,
-                connection_parameter=jobsdb_parameter(config),
-                final_snapshot=config.is_prod,
+            parts.jobsdb_props(
+                config, vpc_id=network.vpc_id, private_subnet_ids=network.private_subnet_ids, kms_key_arn=key.arn
             ),
             inherit,
         )
     bundle = build_bundle()
     artifacts = InstanceArtifacts(
-        "artifacts",
-        InstanceArtifactsProps(
-            name_prefix=name, environment=config.environment, region=config.region, kms_key_arn=key.arn, bundle=bundle
-        ),
-        inherit,
+        "artifacts", parts.artifacts_props(config, kms_key_arn=key.arn, bundle=bundle), inherit
     )
-    instance_role = InstanceRole(
-        "instance_role",
-        InstanceRoleProps(name_prefix=name, region=config.region, workspace_token=config.rudder.workspace_token),
-        inherit,
-    )
+    instance_role = InstanceRole("instance_role", parts.instance_role_props(config), inherit)
     image_pipeline = None
     if config.image_pipeline.enabled:
         image_pipeline = DataPlaneImagePipeline(
             "image_pipeline",
-            DataPlaneImagePipelineProps(
-                name_prefix=name,
-                environment=config.environment,
-                region=config.region,
+            parts.image_pipeline_props(
+                config,
+                front_end="pulumi",
                 kms_key_arn=key.arn,
                 subnet_id=network.private_subnet_ids[0],
                 vpc_id=network.vpc_id,
-                settings=config.image_pipeline,
-                instance=config.instance,
-                rudder=config.rudder,
-                bake_settings=bake_settings(config),
-                tags=standard_tags(config, managed_by="pulumi"),
             ),
             inherit,
         )
     data_plane = SingleNodeGroup(
         "data_plane",
-        SingleNodeGroupProps(
-            name_prefix=name,
+        parts.data_plane_props(
+            config,
+            front_end="pulumi",
+            bundle=bundle,
             vpc_id=network.vpc_id,
             private_subnet_ids=network.private_subnet_ids,
-            alb_security_group_id=load_balancer.security_group.id,
-            target_group_arn=load_balancer.target_group.arn,
+            alb_security_group_id=lb.security_group.id,
+            target_group_arn=lb.target_group.arn,
             instance_profile_arn=instance_role.profile.arn,
-            user_data_base64=encoded_user_data(config, bundle),
-            instance=config.instance,
-            autoscaling=config.autoscaling,
-            propagated_tags=standard_tags(config, managed_by="pulumi"),
             # The first boot needs the bundle in place.
             preconditions=[*network.zone_preconditions, artifacts.bundle_object],
             # A baked image's launch template resolves the AMI parameter the first build writes.
@@ -219,24 +180,20 @@ def build(config: EnvironmentConfig) -> SingleNodeDataPlane:
         ),
         inherit,
     )
-    load_balancer.allow_to(data_plane.security_group.id)
+    lb.allow_to(data_plane.security_group.id)
     artifacts.grant_read(instance_role.role.name)
     if jobsdb is not None:
         jobsdb.allow_from(data_plane.security_group.id)
-        instance_role.allow_jobsdb(
-            jobsdb_parameter(config), jobsdb.master_secret_arn, config.jobsdb.kms_key_arn or key.arn
-        )
+        parameter, jobsdb_key = parts.jobsdb_grant(config, environment_key_arn=key.arn)
+        instance_role.allow_jobsdb(parameter, jobsdb.master_secret_arn, jobsdb_key)
     alerting = Alerting(
         "alerting",
-        AlertingProps(
-            name_prefix=name,
-            environment=config.environment,
-            region=config.region,
-            settings=config.alerting,
+        parts.alerting_props(
+            config,
             kms_key_arn=key.arn,
-            health_url=load_balancer.endpoint_url.apply(lambda url: f"{url}{HEALTH_PATH}"),
-            alb_arn_suffix=load_balancer.alb.arn_suffix,
-            target_group_arn_suffix=load_balancer.target_group.arn_suffix,
+            health_url=lb.endpoint_url.apply(parts.health_url),
+            alb_arn_suffix=lb.alb.arn_suffix,
+            target_group_arn_suffix=lb.target_group.arn_suffix,
             asg_name=data_plane.group.name,
             instance_role_name=instance_role.role.name,
         ),
@@ -244,31 +201,24 @@ def build(config: EnvironmentConfig) -> SingleNodeDataPlane:
     )
     drain = DrainPipeline(
         "drain",
-        DrainPipelineProps(
-            name_prefix=name,
-            environment=config.environment,
-            region=config.region,
-            settings=config.drain,
+        parts.drain_props(
+            config,
             kms_key_arn=key.arn,
-            asg_names=[data_plane.group_name],
-            target_group_arns=[load_balancer.target_group.arn],
+            asg_name=data_plane.group_name,
+            target_group_arn=lb.target_group.arn,
             alert_topic_arn=alerting.topic_arn,
-            jobsdb_mode=config.jobsdb.mode,
         ),
         inherit,
     )
-    alerting.watch_function("drain", drain.function.name, severity="critical")
-    alerting.watch_queue("drain", drain.dead_letter_queue.name, severity="critical")
+    alerting.watch_function("drain", drain.function.name, severity=parts.DRAIN_ALARMS_SEVERITY)
+    alerting.watch_queue("drain", drain.dead_letter_queue.name, severity=parts.DRAIN_ALARMS_SEVERITY)
     dashboard = OperationsDashboard(
         "dashboard",
-        OperationsDashboardProps(
-            name_prefix=name,
-            environment=config.environment,
-            region=config.region,
-            alb_arn_suffix=load_balancer.alb.arn_suffix,
-            target_group_arn_suffix=load_balancer.target_group.arn_suffix,
+        parts.dashboard_props(
+            config,
+            alb_arn_suffix=lb.alb.arn_suffix,
+            target_group_arn_suffix=lb.target_group.arn_suffix,
             asg_name=data_plane.group.name,
-            thresholds=config.alerting.thresholds,
             alarm_arns=alerting.alarm_arns,
         ),
         inherit,
@@ -278,7 +228,7 @@ def build(config: EnvironmentConfig) -> SingleNodeDataPlane:
         provider=provider,
         key=key,
         network=network,
-        load_balancer=load_balancer,
+        load_balancer=lb,
         jobsdb=jobsdb,
         artifacts=artifacts,
         instance_role=instance_role,

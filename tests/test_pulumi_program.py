@@ -143,3 +143,27 @@ def test_pulumi_backend_command_prints_shell_lines() -> None:
         "export PULUMI_BACKEND_URL='s3://acme-rudder-ha-tfstate/pulumi?region=eu-west-1&awssdk=v2'",
         "export PULUMI_SECRETS_PROVIDER='passphrase'",
     ]
+
+
+def test_entry_point_refuses_a_bad_stack_with_the_fix() -> None:
+    """``pulumi up`` on a stack whose environment is EKS: the problem and its fix, no traceback."""
+    import runpy
+
+    def program() -> None:
+        runpy.run_path(str(PROGRAM_DIR / "__main__.py"), run_name="__main__")
+
+    with pytest.raises(SystemExit) as refused:
+        run_program(program, stack="prod-eks", region="eu-west-1")
+    message = str(refused.value)
+    assert message.startswith("rudder-ha: the environment cannot be deployed:\n")
+    assert "prod-eks.yaml: topology:" in message and "make deploy ENV=prod-eks" in message
+
+
+def test_entry_point_deploys_the_stack_named_environment(pulumi_runs: dict[str, Any]) -> None:
+    import runpy
+
+    def program() -> None:
+        runpy.run_path(str(PROGRAM_DIR / "__main__.py"), run_name="__main__")
+
+    mocks = run_program(program, stack="staging", region=pulumi_runs["staging"].region)
+    assert sorted(r.name for r in mocks.resources) == sorted(r.name for r in pulumi_runs["staging"].resources)
