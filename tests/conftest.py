@@ -85,7 +85,8 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 def pulumi_runs(shipped_configs: list[EnvironmentConfig]) -> dict[str, Any]:
     """The Pulumi program run once per shipped single-node environment under in-process mocks.
 
-    Maps environment -> :class:`tests.support.pulumi_mocks.RecordingMocks` (what was registered).
+    Maps environment -> :class:`tests.support.pulumi_mocks.RecordingMocks` (what was registered; its
+    ``result`` holds the outputs the program exports).
     """
     from rudder_ha.pulumi_program import build
     from tests.support.pulumi_mocks import run_program
@@ -94,6 +95,6 @@ def pulumi_runs(shipped_configs: list[EnvironmentConfig]) -> dict[str, Any]:
     for config in shipped_configs:
         if config.topology == "single_node":
             runs[config.environment] = run_program(
-                lambda config=config: build(config), stack=config.environment, region=config.region
+                lambda config=config: build(config).outputs(), stack=config.environment, region=config.region
             )
     return runs

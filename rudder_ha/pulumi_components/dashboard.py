@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from rudder_ha.pulumi_components.python_function import apply_spec
+from rudder_ha.pulumi_components.resolve import apply_spec
 from rudder_ha.specs import dashboard as spec
 from rudder_ha.specs.dashboard import OperationsDashboardProps
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from rudder_ha.pulumi_components.python_function import PythonFunction, apply_spec
+from rudder_ha.pulumi_components.python_function import PythonFunction
+from rudder_ha.pulumi_components.resolve import apply_spec
 from rudder_ha.specs import drain as spec
 from rudder_ha.specs.drain import DrainPipelineProps
 

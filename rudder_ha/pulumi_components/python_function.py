@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import fields, replace
-from typing import Any, TypeVar
-
 import pulumi
 import pulumi_aws as aws
 
 from rudder_ha.lambda_package import package
 from rudder_ha.policies import policy_json
+from rudder_ha.pulumi_components.resolve import apply_spec
 from rudder_ha.specs import python_function as spec
 from rudder_ha.specs.python_function import PythonFunctionProps
 
-__all__ = ["PythonFunction", "PythonFunctionProps", "apply_spec"]
-
-P = TypeVar("P")
-T = TypeVar("T")
+__all__ = ["PythonFunction", "PythonFunctionProps"]
 
 
 class PythonFunction(pulumi.ComponentResource):
@@ -94,17 +88,3 @@ class PythonFunction(pulumi.ComponentResource):
 def _present(value: object) -> bool:
     """Whether an optional collection input is given: an Output always counts (its value is not known yet)."""
     return isinstance(value, pulumi.Output) or bool(value)
-
-
-def apply_spec(fn: Callable[..., T], props: P, names: Iterable[str], **refs: Any) -> pulumi.Output[T]:
-    """``fn(props, **refs)`` (a spec function taking a props dataclass of :mod:`rudder_ha.specs`) once the
-    Outputs in ``refs`` and in the props fields ``names`` (those ``fn`` reads) are resolved, deeply (lists,
-    dicts): the spec builds its document from plain values. The result is unknown, or secret, only when one
-    of these is."""
-    names = tuple(names)
-    unknown = set(names) - {f.name for f in fields(props)}  # type: ignore[arg-type]
-    assert not unknown, unknown
-    values = pulumi.Output.from_input({name: getattr(props, name) for name in names})
-    return pulumi.Output.all(values, pulumi.Output.from_input(refs)).apply(
-        lambda v: fn(replace(props, **v[0]), **v[1])  # type: ignore[type-var]
-    )

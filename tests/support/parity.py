@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from tests.support.pulumi_mocks import ACCOUNT, PARTITION, RecordingMocks
+from tests.support.pulumi_mocks import ACCOUNT, ELB_ACCOUNT, ID_ATTRIBUTE, PARTITION, RecordingMocks
 
 NAME_ATTRIBUTES = (
     "name",
@@ -63,33 +63,6 @@ _PULUMI_TO_TERRAFORM = {
     "aws:s3/bucketObjectv2:BucketObjectv2": "aws_s3_object",
     "aws:s3/bucketObject:BucketObject": "aws_s3_object",
 }
-ID_IS = {
-    **dict.fromkeys(
-        (
-            "aws_iam_role",
-            "aws_iam_instance_profile",
-            "aws_cloudwatch_log_group",
-            "aws_cloudwatch_event_rule",
-            "aws_dynamodb_table",
-            "aws_ssm_parameter",
-            "aws_ssm_document",
-            "aws_autoscaling_group",
-            "aws_db_parameter_group",
-            "aws_db_subnet_group",
-        ),
-        "name",
-    ),
-    "aws_cloudwatch_metric_alarm": "alarm_name",
-    "aws_cloudwatch_dashboard": "dashboard_name",
-    "aws_lambda_function": "function_name",
-    "aws_s3_bucket": "bucket",
-    "aws_sns_topic": "arn",
-    "aws_lb": "arn",
-    "aws_lb_target_group": "arn",
-    "aws_lb_listener": "arn",
-    "aws_sqs_queue": "url",
-}
-"""Where AWS's id of a resource is another of its attributes: ``.id`` reads as that attribute on both sides."""
 TERRAFORM_DEFAULTS = {"aws_db_subnet_group": {"description": "Managed by Terraform"}}
 """Schema defaults one front end may spell out and the other leave to the provider."""
 SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"
@@ -114,8 +87,8 @@ _DATA_SYMBOLS = {
     ("aws_region", "name"): "{region}",
     ("aws_elb_service_account", "arn"): "{elb-account}",
 }
-ELB_ACCOUNT_ARN = "arn:aws:iam::156460612806:root"
-"""What the mocks answer for the ELB service account (tests/support/pulumi_mocks.py)."""
+ELB_ACCOUNT_ARN = f"arn:{PARTITION}:iam::{ELB_ACCOUNT}:root"
+"""What the mocks answer for the ELB service account."""
 
 
 def snake(name: str) -> str:
@@ -129,6 +102,14 @@ def terraform_type(pulumi_type: str) -> str:
         return _PULUMI_TO_TERRAFORM[pulumi_type]
     module, resource = pulumi_type.split(":")[1].split("/")
     return f"aws_{module}_{snake(resource)}"
+
+
+ID_IS = {
+    terraform_type(kind): RENAMED.get(terraform_type(kind), {}).get(snake(attribute), snake(attribute))
+    for kind, attribute in ID_ATTRIBUTE.items()
+}
+"""Where AWS's id of a resource is another of its attributes (as the mocks answer it): ``.id`` reads as that
+attribute on both sides."""
 
 
 def singular(key: str) -> str:

@@ -23,6 +23,8 @@ import pulumi.runtime
 
 ACCOUNT = "123456789012"
 PARTITION = "aws"
+ELB_ACCOUNT = "156460612806"
+"""The Elastic Load Balancing account of eu-west-1 (what aws_elb_service_account answers there)."""
 
 _SERVICE_OF = {
     "lb": "elasticloadbalancing",
@@ -31,7 +33,7 @@ _SERVICE_OF = {
     "lambda": "lambda",
 }
 """Pulumi module -> the ARN's service, where they differ."""
-_ID_IS = {
+ID_ATTRIBUTE = {
     "aws:iam/role:Role": "name",
     "aws:iam/instanceProfile:InstanceProfile": "name",
     "aws:cloudwatch/logGroup:LogGroup": "name",
@@ -97,6 +99,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.resources: list[RecordedResource] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.timeouts: dict[tuple[str, str], dict[str, str]] = {}
+        self.result: Any = None
+        """What the program returned (e.g. the outputs it would export)."""
 
     def record_options(self, args: pulumi.ResourceTransformationArgs) -> None:
         """A stack transformation: keeps the resource options the engine would apply (custom timeouts)."""
@@ -150,7 +154,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             del outputs["name"]  # a bucket's name is its "bucket" attribute
             outputs["bucket"] = str(args.inputs.get("bucket") or physical)
             outputs["arn"] = f"arn:{PARTITION}:s3:::{outputs['bucket']}"
-        id_from = _ID_IS.get(args.typ, "arn" if module == "imagebuilder" else "")
+        id_from = ID_ATTRIBUTE.get(args.typ, "arn" if module == "imagebuilder" else "")
         if id_from and id_from in outputs:
             resource_id = str(outputs[id_from])
         else:
@@ -171,7 +175,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if token == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region, "endpoint": f"ec2.{self.region}.amazonaws.com"}
         if token == "aws:elb/getServiceAccount:getServiceAccount":
-            return {"arn": f"arn:{PARTITION}:iam::156460612806:root", "id": "156460612806"}
+            return {"arn": f"arn:{PARTITION}:iam::{ELB_ACCOUNT}:root", "id": ELB_ACCOUNT}
         if token == "aws:ec2/getSubnet:getSubnet":
             subnet = str(args.args.get("id", "subnet-0"))
             zone = f"{self.region}{'abc'[sum(map(ord, subnet)) % 3]}"
@@ -204,7 +208,7 @@ def run_program(program: Callable[[], Any], *, stack: str, region: str, project:
     @pulumi.runtime.test
     def run() -> None:
         pulumi.runtime.register_stack_transformation(mocks.record_options)
-        program()
+        mocks.result = program()
 
     try:
         run()
