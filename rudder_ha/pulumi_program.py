@@ -30,6 +30,7 @@ from rudder_ha.pulumi_components.instance_role import InstanceRole
 from rudder_ha.pulumi_components.jobsdb_database import JobsdbDatabase
 from rudder_ha.pulumi_components.load_balancer import DataPlaneLoadBalancer
 from rudder_ha.pulumi_components.network import Network
+from rudder_ha.pulumi_components.replacement import terraform_replacement_order
 from rudder_ha.pulumi_components.single_node_group import SingleNodeGroup
 from rudder_ha.specs import single_node as parts
 from rudder_ha.tags import standard_tags
@@ -127,7 +128,8 @@ def build(config: EnvironmentConfig) -> SingleNodeDataPlane:
         allowed_account_ids=list(config.allowed_account_ids) or None,
         default_tags=aws.ProviderDefaultTagsArgs(tags=standard_tags(config, managed_by="pulumi")),
     )
-    inherit = pulumi.ResourceOptions(provider=provider)
+    # Every component's resources get this provider and Terraform's replacement order.
+    inherit = pulumi.ResourceOptions(provider=provider, transformations=[terraform_replacement_order])
     key = EncryptionKey("key", parts.key_props(config), inherit)
     network = Network("network", parts.network_props(config, log_key_arn=key.arn), inherit)
     lb = DataPlaneLoadBalancer(

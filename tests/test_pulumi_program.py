@@ -158,3 +158,18 @@ def test_entry_point_deploys_the_stack_named_environment(pulumi_runs: dict[str, 
 
     mocks = run_program(program, stack="staging", region=pulumi_runs["staging"].region)
     assert sorted(r.name for r in mocks.resources) == sorted(r.name for r in pulumi_runs["staging"].resources)
+
+
+def test_replacement_order_is_terraforms(pulumi_runs: dict[str, Any]) -> None:
+    """Fixed physical names: a replacement must delete first (Terraform's default), except the Image
+    Builder parts the cdktf side marks create_before_destroy (their names carry a content version)."""
+    create_first = {
+        "aws:imagebuilder/component:Component",
+        "aws:imagebuilder/imageRecipe:ImageRecipe",
+        "aws:imagebuilder/image:Image",
+    }
+    resources = [r for r in pulumi_runs["prod"].resources if r.type.startswith("aws:")]
+    assert {r.type for r in resources} >= create_first
+    for resource in resources:
+        expected = resource.type not in create_first
+        assert resource.delete_before_replace is expected, (resource.type, resource.name)

@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from rudder_ha.image_component import component_documents
+from rudder_ha.pulumi_components.replacement import CREATE_FIRST
 from rudder_ha.specs import image_pipeline as spec
 from rudder_ha.specs.image_pipeline import DataPlaneImagePipelineProps
 from rudder_ha.specs.instance_role import managed_policy_arn
@@ -44,7 +45,7 @@ class DataPlaneImagePipeline(pulumi.ComponentResource):
                 f"{name}-{spec.component_id(doc)}",
                 **spec.component_args(prefix, doc, props.kms_key_arn),
                 data=doc.data,
-                opts=child,
+                opts=pulumi.ResourceOptions.merge(child, CREATE_FIRST),
             )
             for doc in documents
         ]
@@ -60,7 +61,7 @@ class DataPlaneImagePipeline(pulumi.ComponentResource):
                     ebs=aws.imagebuilder.ImageRecipeBlockDeviceMappingEbsArgs(**spec.recipe_volume(inst)),
                 )
             ],
-            opts=child,
+            opts=pulumi.ResourceOptions.merge(child, CREATE_FIRST),
         )
 
         self.role = aws.iam.Role(f"{name}-role", **spec.role_args(prefix), opts=child)
@@ -145,6 +146,7 @@ class DataPlaneImagePipeline(pulumi.ComponentResource):
                 parent=self,
                 depends_on=[self.build_logs],
                 custom_timeouts=pulumi.CustomTimeouts(create=spec.IMAGE_BUILD_TIMEOUT),
+                delete_before_replace=CREATE_FIRST.delete_before_replace,
             ),
         )
         self.register_outputs({"pipeline_arn": self.pipeline.arn, "ami_parameter": self.ami_parameter})

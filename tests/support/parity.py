@@ -224,6 +224,9 @@ def _finish(kind: str, props: dict[str, Any]) -> dict[str, Any]:
     return _numbers(_neutral_front_end(props))
 
 
+REPLACEMENT = "replacement"
+"""Replacement order: Terraform's ``lifecycle.create_before_destroy`` (default: delete first), Pulumi's
+``delete_before_replace`` option (default: create first)."""
 MANAGED_BY = "managed-by"
 """The one tag that differs by design: it names the front end that deployed the resource."""
 
@@ -304,6 +307,8 @@ def cdktf_resources(stack: dict[str, Any], region: str) -> list[Normalized]:
     for kind, items in declared.items():
         for body in items.values():
             props = _strip_meta(body)
+            create_first = body.get("lifecycle", {}).get("create_before_destroy")
+            props[REPLACEMENT] = "create-first" if create_first else "delete-first"
             # Documents are parsed before substitution so tokens inside JSON strings are reached too.
             props = _finish(kind, literals(expand(_shape(props))))
             out.append(Normalized(kind, physical_name(props), props))
@@ -320,6 +325,7 @@ def pulumi_resources(mocks: RecordingMocks, region: str) -> list[Normalized]:
         props = _shape(resource.inputs)
         if resource.custom_timeouts:
             props["timeout"] = dict(resource.custom_timeouts)  # Terraform's timeouts block
+        props[REPLACEMENT] = "delete-first" if resource.delete_before_replace else "create-first"
         for pulumi_name, terraform_name in RENAMED.get(kind, {}).items():
             if pulumi_name in props:
                 props[terraform_name] = props.pop(pulumi_name)

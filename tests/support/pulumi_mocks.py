@@ -71,6 +71,8 @@ class RecordedResource:
     """What the mocks returned as the resource's state (inputs plus the computed ``id``, ``arn``...)."""
     custom_timeouts: dict[str, str] = field(default_factory=dict)
     """The ``custom_timeouts`` resource option (Terraform's ``timeouts`` block), as set by the program."""
+    delete_before_replace: bool | None = None
+    """The ``delete_before_replace`` resource option (None: Pulumi's default, create the replacement first)."""
 
     def get(self, path: str, default: Any = None) -> Any:
         """A dotted path into the inputs (``healthCheck.path``); list items by index (``rules.0.x``)."""
@@ -99,15 +101,19 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.resources: list[RecordedResource] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.timeouts: dict[tuple[str, str], dict[str, str]] = {}
+        self.replacement: dict[tuple[str, str], bool | None] = {}
         self.result: Any = None
         """What the program returned (e.g. the outputs it would export)."""
 
     def record_options(self, args: pulumi.ResourceTransformationArgs) -> None:
-        """A stack transformation: keeps the resource options the engine would apply (custom timeouts)."""
+        """A stack transformation (run after the program's own): keeps the resource options the engine
+        would apply, custom timeouts and replacement order."""
         timeouts = args.opts.custom_timeouts if args.opts else None
         if timeouts is not None:
             chosen = {"create": timeouts.create, "update": timeouts.update, "delete": timeouts.delete}
             self.timeouts[(args.type_, args.name)] = {k: v for k, v in chosen.items() if v}
+        if args.opts is not None:
+            self.replacement[(args.type_, args.name)] = args.opts.delete_before_replace
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         outputs = dict(args.inputs)
@@ -161,8 +167,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
             initials = "".join(c for c in kind if c.isupper()).lower() or kind[:3].lower()
             resource_id = f"{initials}-{unique[:17]}"
         outputs["id"] = resource_id
-        timeouts = self.timeouts.get((args.typ, args.name), {})
-        self.resources.append(RecordedResource(args.typ, args.name, dict(args.inputs), outputs, timeouts))
+        key = (args.typ, args.name)
+        self.resources.append(
+            RecordedResource(
+                args.typ, args.name, dict(args.inputs), outputs, self.timeouts.get(key, {}), self.replacement.get(key)
+            )
+        )
         return resource_id, outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
