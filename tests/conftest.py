@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -63,6 +64,28 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     yield
+
+
+@pytest.fixture
+def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The AWS emulation (:class:`tests.support.aws_emulation.AwsEmulation`) inside moto, with fake
+    credentials so nothing can reach a real account."""
+    from moto import mock_aws
+
+    from tests.support import aws_emulation as ae
+
+    ae.use_fake_credentials(monkeypatch)
+    with mock_aws():
+        yield ae.AwsEmulation()
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """Captures the drain Lambda's JSON log lines (read them with ``aws_emulation.drain_log_events``)."""
+    from tests.support.aws_emulation import DRAIN_LOGGER
+
+    caplog.set_level(logging.INFO, logger=DRAIN_LOGGER)
+    return caplog
 
 
 def resources(stack: dict[str, Any], kind: str) -> list[dict[str, Any]]:

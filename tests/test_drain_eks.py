@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import importlib
 import json
-import logging
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -32,7 +31,6 @@ from drain_ec2_instances import Presence  # noqa: E402
 from drain_log import JsonLogger  # noqa: E402
 from drain_strategy import DrainTarget, ProgressKind, StepResult, StrategyContext  # noqa: E402
 
-LOGGER = "rudder_ha.drain"
 INSTANCE = "i-0a1b2c3d4e5f60718"
 OTHER_INSTANCE = "i-0fedcba9876543210"
 NODE = "ip-10-0-1-10.ec2.internal"
@@ -59,18 +57,6 @@ def api(monkeypatch: pytest.MonkeyPatch, clock: ae.VirtualClock) -> Iterator[K8s
         emulation.add_node(NODE, INSTANCE)
         emulation.add_node(OTHER_NODE, OTHER_INSTANCE, zone="us-east-1b")
         yield emulation
-
-
-@pytest.fixture
-def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    """Capture the Lambda's JSON log lines."""
-    caplog.set_level(logging.INFO, logger=LOGGER)
-    return caplog
-
-
-def log_events(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
-    """The Lambda's log lines, parsed."""
-    return [json.loads(record.getMessage()) for record in caplog.records if record.name == LOGGER]
 
 
 def sts_client() -> Any:
@@ -282,7 +268,7 @@ def test_cordon_is_idempotent(api: K8sApiEmulation, clock: ae.VirtualClock, logs
     clock.advance(POLL)
     drain.step()
     assert api.node(NODE)["spec"]["unschedulable"] is True  # type: ignore[index]
-    assert [line["event"] for line in log_events(logs) if line["event"].startswith("node_cordoned")] == [
+    assert [line["event"] for line in ae.drain_log_events(logs) if line["event"].startswith("node_cordoned")] == [
         "node_cordoned",
         "node_cordoned_again",
     ]
@@ -458,7 +444,7 @@ def test_node_search_label_selector_fallback_and_paging(
     lists = api.requests_to("GET", "/api/v1/nodes")
     assert [r.query.get("labelSelector") for r in lists] == ["eks.amazonaws.com/nodegroup=system"] * 3 + [None] * 4
     assert all(r.query["limit"] == "2" for r in lists) and "continue" in lists[1].query
-    assert [line for line in log_events(logs) if line["event"] == "node_outside_label_selector"]
+    assert [line for line in ae.drain_log_events(logs) if line["event"] == "node_outside_label_selector"]
 
     api.remove_node(NODE)
     api.add_node(NODE, INSTANCE, labels={"role": "rudder"})

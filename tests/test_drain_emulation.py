@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from tests.support import aws_emulation as ae
-
-
-@pytest.fixture
-def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[ae.AwsEmulation]:
-    """The AWS emulation inside moto."""
-    ae.use_fake_credentials(monkeypatch)
-    with mock_aws():
-        yield ae.AwsEmulation()
 
 
 def hook_params(plane: ae.DataPlane, token: str) -> dict[str, str]:

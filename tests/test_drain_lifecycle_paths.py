@@ -3,50 +3,14 @@ target-group deregistration (scripted check results, virtual time)."""
 
 from __future__ import annotations
 
-import json
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from moto import mock_aws
 
 from tests.support import aws_emulation as ae
 
-LOGGER = "rudder_ha.drain"
 POLL = 30
 RESULT_DELAY = 5
-
-
-@pytest.fixture
-def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[ae.AwsEmulation]:
-    """The AWS emulation inside moto."""
-    ae.use_fake_credentials(monkeypatch)
-    with mock_aws():
-        yield ae.AwsEmulation()
-
-
-@pytest.fixture
-def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    """Capture the Lambda's JSON log lines."""
-    caplog.set_level(logging.INFO, logger=LOGGER)
-    return caplog
-
-
-def log_events(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
-    """The Lambda's log lines, parsed."""
-    return [json.loads(record.getMessage()) for record in caplog.records if record.name == LOGGER]
-
-
-def scripted(emu: ae.AwsEmulation, *, drained_at: float | None, pending: int = 3) -> None:
-    """Check results: ``pending`` jobs until ``drained_at``, drained afterwards (never if None)."""
-
-    def outcome(instance_id: str, now: float) -> tuple[str, int | None]:
-        if drained_at is not None and now >= drained_at:
-            return "drained", 0
-        return "pending", pending
-
-    emu.ssm.runner = ae.ScriptedCheckRunner(emu.clock, outcome)
 
 
 # -- deadline ------------------------------------------------------------------------------------
@@ -57,7 +21,7 @@ def test_deadline_alert_published_exactly_once_then_completed(emu: ae.AwsEmulati
     h = ae.build_harness(emu, env={"DRAIN_DEADLINE_SECONDS": "300"}, deregistration_delay=30)
     action = h.start()
     t0 = emu.clock.now()
-    scripted(emu, drained_at=t0 + 700, pending=7)
+    ae.script_checks(emu, drained_at=t0 + 700, pending=7)
     record = h.run_until_finished(action.token, max_seconds=3 * 3600)
     assert record.outcome.value == "CONTINUE"
     assert record.deadline_alerted_at is not None and record.completion_notified
@@ -91,7 +55,7 @@ def test_abandon_after_deadline(emu: ae.AwsEmulation, logs: pytest.LogCaptureFix
     )
     action = h.start()
     t0 = emu.clock.now()
-    scripted(emu, drained_at=None)
+    ae.script_checks(emu, drained_at=None)
     record = h.run_until_finished(action.token, max_seconds=3600)
     assert record.outcome.value == "ABANDON"
     assert action.result == "ABANDON" and not action.timed_out
@@ -101,7 +65,7 @@ def test_abandon_after_deadline(emu: ae.AwsEmulation, logs: pytest.LogCaptureFix
     alerts = emu.published(h.plane.topic_arn)
     assert [alert["kind"] for alert in alerts] == ["drain_deadline_exceeded", "drain_completed"]
     assert alerts[1]["details"]["outcome"] == "ABANDON" and "events may be lost" in alerts[1]["summary"]
-    warnings = [line for line in log_events(logs) if line["event"] == "abandoning_after_deadline"]
+    warnings = [line for line in ae.drain_log_events(logs) if line["event"] == "abandoning_after_deadline"]
     assert len(warnings) == 1 and "may be lost" in warnings[0]["note"]
     emu.clock.advance(30)
     assert emu.ec2_state(action.instance_id) == "terminated"
@@ -119,7 +83,7 @@ def test_without_abandon_the_drain_waits_until_the_global_timeout(
         deregistration_delay=10,
     )
     action = h.start()
-    scripted(emu, drained_at=None)
+    ae.script_checks(emu, drained_at=None)
     h.driver.run(until=lambda: not action.active, max_seconds=4000)
     record = h.run_until_finished(action.token, max_seconds=600)
     assert action.global_timeout == 3000
@@ -132,7 +96,7 @@ def test_without_abandon_the_drain_waits_until_the_global_timeout(
         "drain_deadline_exceeded",
         "drain_completed",
     ]
-    imminent = [line for line in log_events(logs) if line["event"] == "global_timeout_imminent"]
+    imminent = [line for line in ae.drain_log_events(logs) if line["event"] == "global_timeout_imminent"]
     assert len(imminent) == 1 and imminent[0]["level"] == "error"
 
 
@@ -143,7 +107,7 @@ def test_instance_going_into_the_warm_pool_is_drained_like_a_terminating_one(emu
     """AutoScalingGroup -> WarmPool: deregistered, checked until drained, then it stops in the warm pool."""
     h = ae.build_harness(emu, warm_pool=True, deregistration_delay=30)
     action = h.start(origin="AutoScalingGroup", destination="WarmPool")
-    scripted(emu, drained_at=emu.clock.now() + 300)
+    ae.script_checks(emu, drained_at=emu.clock.now() + 300)
     record = h.run_until_finished(action.token, max_seconds=3600)
     assert record.outcome.value == "CONTINUE" and action.result == "CONTINUE"
     assert emu.calls.count("DeregisterTargets") == 1 and emu.calls.count("SendCommand") >= 2
@@ -167,7 +131,7 @@ def test_warm_pool_instance_terminating_completes_at_once_when_in_no_target_grou
     described = {call.params["TargetGroupArn"] for call in emu.calls.of("DescribeTargetHealth")}
     assert described == set(h.plane.target_group_arns)
     assert emu.calls.of("CompleteLifecycleAction")[0].at - action.started_at < 10
-    assert "warm_pool_instance_terminating" in {line["event"] for line in log_events(logs)}
+    assert "warm_pool_instance_terminating" in {line["event"] for line in ae.drain_log_events(logs)}
     emu.clock.advance(30)
     assert emu.ec2_state(instance_id) == "terminated"
 
@@ -180,19 +144,19 @@ def test_registered_warm_pool_instance_gets_the_full_drain(
     instance_id = h.plane.instance_ids[0]
     emu.move_to_warm_pool(instance_id, h.plane.asg_name, state="Warmed:Running")
     action = h.start(instance_id, origin="WarmPool", destination="EC2")
-    scripted(emu, drained_at=emu.clock.now() + 240)
+    ae.script_checks(emu, drained_at=emu.clock.now() + 240)
     record = h.run_until_finished(action.token, max_seconds=3600)
     assert record.outcome.value == "CONTINUE"
     assert emu.calls.count("DeregisterTargets") == 1 and emu.calls.count("SendCommand") >= 2
     assert emu.calls.of("CompleteLifecycleAction")[0].at >= action.started_at + 240
-    assert "warm_pool_instance_was_registered" in {line["event"] for line in log_events(logs)}
+    assert "warm_pool_instance_was_registered" in {line["event"] for line in ae.drain_log_events(logs)}
 
 
 def test_event_without_origin_and_destination_gets_the_full_drain(emu: ae.AwsEmulation) -> None:
     """Origin/Destination absent (no warm pool): a normal drain."""
     h = ae.build_harness(emu, deregistration_delay=30)
     action = h.start(include_origin_destination=False)
-    scripted(emu, drained_at=emu.clock.now() + 200)
+    ae.script_checks(emu, drained_at=emu.clock.now() + 200)
     record = h.run_until_finished(action.token, max_seconds=3600)
     assert record.outcome.value == "CONTINUE"
     assert record.origin is None and record.destination is None
@@ -214,7 +178,7 @@ def test_deregistered_from_every_target_group_and_waits_for_draining(
     missing = first.rsplit("/", 2)[0] + "/gone/0123456789abcdef"
     emu.fleet.traffic_sources[h.plane.asg_name].append({"Identifier": missing, "Type": "elbv2"})
     action = h.start()
-    scripted(emu, drained_at=emu.clock.now())
+    ae.script_checks(emu, drained_at=emu.clock.now())
     record = h.run_until_finished(action.token, max_seconds=3600)
     assert record.outcome.value == "CONTINUE"
 
@@ -230,8 +194,8 @@ def test_deregistered_from_every_target_group_and_waits_for_draining(
         if call.at < first_check and call.params["TargetGroupArn"] == missing
     }
     assert states == {missing}
-    assert "target_groups_not_found" in {line["event"] for line in log_events(logs)}
-    waits = [line for line in log_events(logs) if line.get("reason") == "waiting_for_target_draining"]
+    assert "target_groups_not_found" in {line["event"] for line in ae.drain_log_events(logs)}
+    waits = [line for line in ae.drain_log_events(logs) if line.get("reason") == "waiting_for_target_draining"]
     assert len(waits) >= 3
 
 
@@ -251,7 +215,7 @@ def test_registered_again_before_completion_restarts_deregistration(
 
     emu.call_hooks.append(reregister)
     action = h.start()
-    scripted(emu, drained_at=emu.clock.now())
+    ae.script_checks(emu, drained_at=emu.clock.now())
     record = h.run_until_finished(action.token, max_seconds=3600)
     assert record.outcome.value == "CONTINUE"
     rounds = [at for at, arn, target, _ in emu.elbv2.deregistrations if target == instance_id]
@@ -259,4 +223,4 @@ def test_registered_again_before_completion_restarts_deregistration(
     complete_at = emu.calls.of("CompleteLifecycleAction")[0].at
     completing_check = [call.at for call in emu.calls.of("SendCommand")][-1]
     assert completing_check >= rounds[1] + 60 and complete_at > completing_check
-    assert "instance_registered_again" in {line["event"] for line in log_events(logs)}
+    assert "instance_registered_again" in {line["event"] for line in ae.drain_log_events(logs)}

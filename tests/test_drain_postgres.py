@@ -7,11 +7,10 @@ test changes at chosen virtual moments.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from moto import mock_aws
 
 from tests.support import aws_emulation as ae
 from tests.support import jobsdb as jobs
@@ -19,14 +18,6 @@ from tests.support.postgres import ConnectionParams, PostgresServer, jobsdb, pos
 
 POLL = 30
 RESULT_DELAY = 5
-
-
-@pytest.fixture
-def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[ae.AwsEmulation]:
-    """The AWS emulation inside moto."""
-    ae.use_fake_credentials(monkeypatch)
-    with mock_aws():
-        yield ae.AwsEmulation()
 
 
 @pytest.fixture

@@ -10,47 +10,11 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from moto import mock_aws
 
 from tests.support import aws_emulation as ae
-
-LOGGER = "rudder_ha.drain"
-
-
-@pytest.fixture
-def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[ae.AwsEmulation]:
-    """The AWS emulation inside moto."""
-    ae.use_fake_credentials(monkeypatch)
-    with mock_aws():
-        yield ae.AwsEmulation()
-
-
-@pytest.fixture
-def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    """Capture the Lambda's JSON log lines."""
-    caplog.set_level(logging.INFO, logger=LOGGER)
-    return caplog
-
-
-def log_events(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
-    """The Lambda's log lines, parsed (each must be one JSON object)."""
-    return [json.loads(record.getMessage()) for record in caplog.records if record.name == LOGGER]
-
-
-def scripted(emu: ae.AwsEmulation, *, drained_at: float | None) -> None:
-    """Check results: pending (3 jobs) until ``drained_at``, drained afterwards (never if None)."""
-
-    def outcome(instance_id: str, now: float) -> tuple[str, int | None]:
-        if drained_at is not None and now >= drained_at:
-            return "drained", 0
-        return "pending", 3
-
-    emu.ssm.runner = ae.ScriptedCheckRunner(emu.clock, outcome)
 
 
 def deliver_now(h: ae.DrainHarness, body: str) -> tuple[ae.InvocationRecord, list[ae.ApiCall]]:
@@ -86,7 +50,7 @@ def test_same_token_twice_never_starts_a_second_drain(emu: ae.AwsEmulation, logs
     """The event is redelivered mid-drain and after completion: one drain, one completion."""
     h = ae.build_harness(emu, deregistration_delay=30)
     action = h.start()
-    scripted(emu, drained_at=emu.clock.now() + 300)
+    ae.script_checks(emu, drained_at=emu.clock.now() + 300)
     h.driver.run(max_seconds=90)
     event_body = json.dumps(emu.lifecycle.event_document(action))
     _, calls = deliver_now(h, event_body)
@@ -100,7 +64,7 @@ def test_same_token_twice_never_starts_a_second_drain(emu: ae.AwsEmulation, logs
     invocation, calls = deliver_now(h, event_body)
     assert invocation.failures == []
     assert [call.operation for call in calls] == ["GetItem"]
-    reasons = {line["event"] for line in log_events(logs)}
+    reasons = {line["event"] for line in ae.drain_log_events(logs)}
     assert {"stale_step_message", "duplicate_for_finished_drain"} <= reasons
     assert_clean_end(h, action)
 
@@ -111,7 +75,7 @@ def test_continuations_stale_ahead_and_after_completion_do_nothing_harmful(
     """Old continuations are dropped, early ones are retried until stale, late ones are ignored."""
     h = ae.build_harness(emu, deregistration_delay=30)
     action = h.start()
-    scripted(emu, drained_at=emu.clock.now() + 600)
+    ae.script_checks(emu, drained_at=emu.clock.now() + 600)
     h.driver.run(max_seconds=200)
     sent = continuation_bodies(emu)
     assert len(sent) >= 4
@@ -131,7 +95,7 @@ def test_continuations_stale_ahead_and_after_completion_do_nothing_harmful(
     for body in continuation_bodies(emu)[-3:]:
         invocation, calls = deliver_now(h, json.dumps(body))
         assert invocation.failures == [] and [call.operation for call in calls] == ["GetItem"]
-    events = {line["event"] for line in log_events(logs)}
+    events = {line["event"] for line in ae.drain_log_events(logs)}
     assert {"stale_step_message", "step_message_ahead_of_state", "duplicate_for_finished_drain"} <= events
     assert_clean_end(h, action)
 
@@ -140,7 +104,7 @@ def test_old_token_for_an_instance_with_a_new_lifecycle_action(emu: ae.AwsEmulat
     """A late event of an ended action must not touch the instance now drained under a new token."""
     h = ae.build_harness(emu, deregistration_delay=30, warm_pool=True)
     instance_id = h.plane.instance_ids[0]
-    scripted(emu, drained_at=emu.clock.now() + 400)
+    ae.script_checks(emu, drained_at=emu.clock.now() + 400)
     old = emu.lifecycle.begin_termination(instance_id, h.plane.asg_name, destination="WarmPool", deliver_event=False)
     emu.lifecycle.complete(
         {
@@ -181,7 +145,7 @@ def test_old_token_for_an_instance_with_a_new_lifecycle_action(emu: ae.AwsEmulat
 def test_instance_vanishes_mid_drain(emu: ae.AwsEmulation, vanish_after: int) -> None:
     """Terminated behind the drain's back: the drain ends as GONE, without completing or crash-looping."""
     h = ae.build_harness(emu, deregistration_delay=120)
-    scripted(emu, drained_at=None)
+    ae.script_checks(emu, drained_at=None)
     action = h.start()
     h.driver.run(max_seconds=vanish_after)
     emu.vanish_instance(action.instance_id)
@@ -197,7 +161,7 @@ def test_instance_vanishes_mid_drain(emu: ae.AwsEmulation, vanish_after: int) ->
 def test_hook_completed_elsewhere_ends_the_drain(emu: ae.AwsEmulation, logs: pytest.LogCaptureFixture) -> None:
     """Someone else completes the action: the next heartbeat says "No active Lifecycle Action" -> done."""
     h = ae.build_harness(emu, deregistration_delay=30, warm_pool=True)
-    scripted(emu, drained_at=None)
+    ae.script_checks(emu, drained_at=None)
     action = h.start(destination="WarmPool")
     h.driver.run(max_seconds=200)
     emu.lifecycle.complete(
@@ -213,7 +177,7 @@ def test_hook_completed_elsewhere_ends_the_drain(emu: ae.AwsEmulation, logs: pyt
     failed = [call for call in emu.calls.of("RecordLifecycleActionHeartbeat") if call.error_code]
     assert len(failed) == 1 and failed[0].error_code == "ValidationError"
     assert all(not inv.failures for inv in h.driver.invocations)
-    assert "lifecycle_action_ended_elsewhere" in {line["event"] for line in log_events(logs)}
+    assert "lifecycle_action_ended_elsewhere" in {line["event"] for line in ae.drain_log_events(logs)}
     h.driver.run(max_seconds=1000)
     assert emu.queue.messages == [] and emu.queue.dead_letters == []
 
@@ -226,7 +190,7 @@ def test_transient_aws_errors_are_batch_failures_and_retried(
 ) -> None:
     """Throttling and 5xx answers: the record is reported failed, redelivered, and the drain still completes."""
     h = ae.build_harness(emu, deregistration_delay=30, visibility_timeout=120)
-    scripted(emu, drained_at=emu.clock.now() + 600)
+    ae.script_checks(emu, drained_at=emu.clock.now() + 600)
     emu.faults.add("ssm", "SendCommand", "ThrottlingException", "Rate exceeded", times=2, status=400)
     emu.faults.add("dynamodb", "GetItem", "InternalServerError", "oops", times=1, status=500)
     emu.faults.add("elbv2", "DescribeTargetHealth", "Throttling", "Rate exceeded", times=1, status=400)
@@ -234,7 +198,7 @@ def test_transient_aws_errors_are_batch_failures_and_retried(
     record = h.run_until_finished(action.token, max_seconds=3600)
     assert record.outcome.value == "CONTINUE"
     assert sum(len(inv.failures) for inv in h.driver.invocations) == 4
-    failed = [line for line in log_events(logs) if line["event"] == "record_failed"]
+    failed = [line for line in ae.drain_log_events(logs) if line["event"] == "record_failed"]
     assert {line["error_code"] for line in failed} == {"ThrottlingException", "InternalServerError", "Throttling"}
     # Failed records come back after the Lambda's backoff (20 s, 40 s, ...), not the 120 s visibility timeout.
     for invocation in h.driver.invocations:
@@ -269,7 +233,7 @@ def test_invocation_fails_after_a_side_effect(emu: ae.AwsEmulation, fault: tuple
     """A failure after some side effects: the message is retried and the drain ends exactly as it should."""
     service, operation, phase, when = fault
     h = ae.build_harness(emu, deregistration_delay=30, visibility_timeout=120)
-    scripted(emu, drained_at=emu.clock.now() + 400)
+    ae.script_checks(emu, drained_at=emu.clock.now() + 400)
     emu.faults.add(service, operation, "ServiceUnavailable", "injected", times=1, status=503, phase=phase, when=when)
     action = h.start()
     record = h.run_until_finished(action.token, max_seconds=3600)
@@ -286,7 +250,7 @@ def test_invocation_fails_after_a_side_effect(emu: ae.AwsEmulation, fault: tuple
 def test_concurrent_duplicate_invocation_during_a_step(emu: ae.AwsEmulation, logs: pytest.LogCaptureFixture) -> None:
     """A duplicate delivered while the step runs elsewhere is retried later, never run twice."""
     h = ae.build_harness(emu, deregistration_delay=30)
-    scripted(emu, drained_at=emu.clock.now() + 300)
+    ae.script_checks(emu, drained_at=emu.clock.now() + 300)
     nested: list[dict[str, Any]] = []
     started: list[bool] = []
 
@@ -304,7 +268,7 @@ def test_concurrent_duplicate_invocation_during_a_step(emu: ae.AwsEmulation, log
     record = h.run_until_finished(action.token, max_seconds=3600)
     assert nested[0] == {"batchItemFailures": [{"itemIdentifier": "duplicate-1"}]}
     assert nested[1] == {"sends": 0}
-    assert "step_in_progress_elsewhere" in {line["event"] for line in log_events(logs)}
+    assert "step_in_progress_elsewhere" in {line["event"] for line in ae.drain_log_events(logs)}
     assert record.outcome.value == "CONTINUE"
     assert len(emu.calls.of("CompleteLifecycleAction")) == 1
     assert_clean_end(h, action)
@@ -313,7 +277,7 @@ def test_concurrent_duplicate_invocation_during_a_step(emu: ae.AwsEmulation, log
 def test_concurrent_duplicate_lifecycle_events_create_one_drain(emu: ae.AwsEmulation) -> None:
     """Two copies of the event processed at once: one creates the drain, the other loses the race."""
     h = ae.build_harness(emu, deregistration_delay=30)
-    scripted(emu, drained_at=emu.clock.now() + 300)
+    ae.script_checks(emu, drained_at=emu.clock.now() + 300)
     nested: list[dict[str, Any]] = []
     started: list[bool] = []
 
@@ -342,7 +306,7 @@ def test_concurrent_duplicate_lifecycle_events_create_one_drain(emu: ae.AwsEmula
 def test_lambda_throttled_mid_drain(emu: ae.AwsEmulation) -> None:
     """Throttled for a while: messages come back after the visibility timeout; the hook stays alive."""
     h = ae.build_harness(emu, deregistration_delay=30, visibility_timeout=120, heartbeat_timeout=900)
-    scripted(emu, drained_at=emu.clock.now() + 900)
+    ae.script_checks(emu, drained_at=emu.clock.now() + 900)
     action = h.start()
     h.driver.run(max_seconds=300)
     h.driver.throttle(240)
@@ -407,14 +371,14 @@ def test_malformed_and_unknown_messages_are_logged_and_dropped(
         invocation, calls = deliver_now(h, body)
         assert invocation.failures == [] and invocation.error is None
         assert {call.operation for call in calls} <= {"GetItem"}
-    lines = log_events(logs)
+    lines = ae.drain_log_events(logs)
     reasons = {line.get("reason") or line["event"] for line in lines}
     assert set(bodies) <= reasons
     assert emu.calls.count("PutItem") == 0 and emu.calls.count("SendCommand") == 0
     assert emu.queue.messages == [] and emu.queue.dead_letters == []
 
     assert h.handler({"not": "sqs"}, None) == {"batchItemFailures": []}
-    assert "not_an_sqs_event" in {line["event"] for line in log_events(logs)}
+    assert "not_an_sqs_event" in {line["event"] for line in ae.drain_log_events(logs)}
 
 
 def test_handler_entry_point_reads_its_environment(emu: ae.AwsEmulation, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -53,7 +53,7 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -1918,11 +1918,21 @@ def use_fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_REGION", REGION)
 
 
-@pytest.fixture
-def aws_emulation(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsEmulation]:
-    """An :class:`AwsEmulation` inside ``mock_aws`` with fake credentials."""
-    from moto import mock_aws
+DRAIN_LOGGER = "rudder_ha.drain"
+"""The drain Lambda's logger: one JSON object per line."""
 
-    use_fake_credentials(monkeypatch)
-    with mock_aws():
-        yield AwsEmulation()
+
+def drain_log_events(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    """The drain Lambda's log lines, parsed (each must be one JSON object)."""
+    return [json.loads(record.getMessage()) for record in caplog.records if record.name == DRAIN_LOGGER]
+
+
+def script_checks(emu: AwsEmulation, *, drained_at: float | None, pending: int = 3) -> None:
+    """Drain-check results: ``pending`` jobs until ``drained_at``, drained afterwards (never if None)."""
+
+    def outcome(instance_id: str, now: float) -> tuple[str, int | None]:
+        if drained_at is not None and now >= drained_at:
+            return "drained", 0
+        return "pending", pending
+
+    emu.ssm.runner = ScriptedCheckRunner(emu.clock, outcome)
