@@ -23,7 +23,7 @@ PROGRAM_RUN = """
 import sys, time
 started = time.perf_counter()
 from rudder_ha.config import load_environments, shipped_environment_files
-from rudder_ha.pulumi_program import build
+from rudder_ha.topologies.single_node.pulumi import build
 from tests.support.pulumi_mocks import run_program
 imported = time.perf_counter()
 config = {c.environment: c for c in load_environments(shipped_environment_files())}[sys.argv[1]]
@@ -59,7 +59,7 @@ def main() -> None:
             f"(median of {runs}), {samples[0][2]} AWS resources"
         )
 
-    from rudder_ha.pulumi_program import build
+    from rudder_ha.topologies.single_node.pulumi import build
     from tests.support.parity import cdktf_resources, compare, leaves, pulumi_resources
     from tests.support.pulumi_mocks import run_program
     from tests.test_pulumi_parity import ASPECTS

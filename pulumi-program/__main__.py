@@ -1,4 +1,4 @@
-"""Entry point Pulumi runs: the program itself is rudder_ha.pulumi_program (importable and tested)."""
+"""Entry point Pulumi runs: the program itself is rudder_ha.topologies.single_node.pulumi (importable and tested)."""
 
 import sys
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rudder_ha.config import ConfigError
-from rudder_ha.pulumi_program import main
+from rudder_ha.topologies.single_node.pulumi import main
 
 try:
     main()

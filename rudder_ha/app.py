@@ -1,4 +1,4 @@
-"""Builds the cdktf app: one or more stacks per environment."""
+"""Builds the cdktf app: each environment's stacks, as its topology (from the registry) defines them."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 from cdktf import App
 
 from rudder_ha.config.model import EnvironmentConfig
-from rudder_ha.stacks.eks_cluster import EksClusterStack
-from rudder_ha.stacks.eks_workload import EksWorkloadStack
-from rudder_ha.stacks.single_node import SingleNodeStack
+from rudder_ha.topologies import registry
 
 
 def build_app(configs: Sequence[EnvironmentConfig], outdir: Path) -> tuple[App, list[str]]:
@@ -21,11 +19,7 @@ def build_app(configs: Sequence[EnvironmentConfig], outdir: Path) -> tuple[App, 
     app = App(outdir=str(outdir), stack_traces=False)
     names = []
     for config in configs:
-        if config.topology == "eks":
-            names.append(EksClusterStack(app, config).node.id)
-            names.append(EksWorkloadStack(app, config).node.id)
-        else:
-            names.append(SingleNodeStack(app, config).node.id)
+        names.extend(registry.named(config.topology).build_cdktf(app, config))
     return app, names
 
 

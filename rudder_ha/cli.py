@@ -93,9 +93,19 @@ def _rto(args: argparse.Namespace) -> int:
     config = _one_environment(args)
     if config is None:
         return 1
-    from rudder_ha.rto import render, timeline
+    from rudder_ha.topologies import registry
 
-    print(render(timeline(config)))
+    topology = registry.named(config.topology)
+    line = topology.failover_timeline(config)
+    if line is None:
+        modelled = ", ".join(t.name for t in registry.TOPOLOGIES.values() if t.failover_model)
+        print(
+            f"{config.source}: topology: no failover model for {topology.name} yet (rto models: {modelled}); "
+            "see the README's EKS section for how pods and nodes are replaced",
+            file=sys.stderr,
+        )
+        return 1
+    print(line.render())
     return 0
 
 
@@ -103,7 +113,7 @@ def _pulumi_backend(args: argparse.Namespace) -> int:
     config = _one_environment(args)
     if config is None:
         return 1
-    from rudder_ha.pulumi_backend import pulumi_backend
+    from rudder_ha.frontends.pulumi.backend import pulumi_backend
 
     print(pulumi_backend(config).shell())
     return 0

@@ -7,29 +7,12 @@ import json
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rudder_ha.config import EnvironmentConfig, load_environments, shipped_environment_files
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-@dataclass(frozen=True)
-class SynthOutput:
-    """The synthesized stacks of every shipped environment."""
-
-    outdir: Path
-    configs: dict[str, EnvironmentConfig]
-    stacks: dict[str, dict[str, Any]]
-    """Stack name -> parsed cdk.tf.json."""
-
-    def stack(self, environment: str) -> dict[str, Any]:
-        """The main stack of ``environment``."""
-        return self.stacks[f"rudder-ha-{environment}"]
+from tests.support.synth import SynthOutput
 
 
 @pytest.fixture(scope="session")
@@ -68,37 +51,25 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """The AWS emulation (:class:`tests.support.aws_emulation.AwsEmulation`) inside moto, with fake
-    credentials so nothing can reach a real account."""
+    """The AWS emulation (:class:`tests.support.aws_emulation.emulation.AwsEmulation`) inside moto,
+    with fake credentials so nothing can reach a real account."""
     from moto import mock_aws
 
-    from tests.support import aws_emulation as ae
+    from tests.support.aws_emulation.account import use_fake_credentials
+    from tests.support.aws_emulation.emulation import AwsEmulation
 
-    ae.use_fake_credentials(monkeypatch)
+    use_fake_credentials(monkeypatch)
     with mock_aws():
-        yield ae.AwsEmulation()
+        yield AwsEmulation()
 
 
 @pytest.fixture
 def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     """Captures the drain Lambda's JSON log lines (read them with ``aws_emulation.drain_log_events``)."""
-    from tests.support.aws_emulation import DRAIN_LOGGER
+    from tests.support.lambda_loader import DRAIN_LOGGER
 
     caplog.set_level(logging.INFO, logger=DRAIN_LOGGER)
     return caplog
-
-
-def resources(stack: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    """Every resource of a Terraform type in a synthesized stack."""
-    return list(stack.get("resource", {}).get(kind, {}).values())
-
-
-def only(stack: dict[str, Any], kind: str, within: str = "") -> dict[str, Any]:
-    """The single resource of a type (under construct path prefix ``within``, if given); fails if there
-    are none or several."""
-    found = [r for key, r in stack.get("resource", {}).get(kind, {}).items() if key.startswith(within)]
-    assert len(found) == 1, f"expected one {kind} under {within!r}, found {len(found)}"
-    return found[0]
 
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -111,7 +82,7 @@ def pulumi_runs(shipped_configs: list[EnvironmentConfig]) -> dict[str, Any]:
     Maps environment -> :class:`tests.support.pulumi_mocks.RecordingMocks` (what was registered; its
     ``result`` holds the outputs the program exports).
     """
-    from rudder_ha.pulumi_program import build
+    from rudder_ha.topologies.single_node.pulumi import build
     from tests.support.pulumi_mocks import run_program
 
     runs = {}

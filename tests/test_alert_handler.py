@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
-import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,9 +17,8 @@ import pytest
 from moto import mock_aws
 
 from tests.support.http_receivers import LocalReceiver, Reply, unused_port
-from tests.support.lambda_loader import loaded_lambda
+from tests.support.lambda_loader import loaded_lambda, run_from_zip, zip_lambda
 
-ALERT_DIR = Path(__file__).resolve().parents[1] / "lambdas" / "alert"
 PD_KEY = "pdroutingkey0123456789abcdef0123"
 VO_SECRET = "vo-api-key-5f1e2d9c"
 SLACK_SECRET = "slacktoken0123456789abcd"
@@ -33,9 +30,7 @@ CONSOLE = "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-we
 @pytest.fixture(scope="module")
 def lam() -> Iterator[SimpleNamespace]:
     """Load ``handler.py`` by file path with the Lambda directory as its import root."""
-    with loaded_lambda(
-        ALERT_DIR, "alert_lambda_handler", app="alert_router.app", errors="alert_router.errors"
-    ) as loaded:
+    with loaded_lambda("alert", app="alert_router.app", errors="alert_router.errors") as loaded:
         yield loaded
 
 
@@ -534,17 +529,8 @@ def test_secrets_never_reach_the_logs(
 
 
 def test_handler_runs_from_a_zip_with_handler_at_its_root(tmp_path: Path) -> None:
-    archive = tmp_path / "alert.zip"
-    with zipfile.ZipFile(archive, "w") as bundle:
-        for path in sorted(ALERT_DIR.rglob("*.py")):
-            bundle.write(path, path.relative_to(ALERT_DIR).as_posix())
+    archive = zip_lambda("alert", tmp_path / "alert.zip")
     assert "handler.py" in zipfile.ZipFile(archive).namelist()
-    script = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import handler, json; "
-        "print(json.dumps(handler.handler({'Records': []}, None)))"
-    )
-    done = subprocess.run(  # -I: neither the repository nor the working directory is importable
-        [sys.executable, "-I", "-c", script, str(archive)], capture_output=True, text=True, timeout=60, check=False
-    )
+    done = run_from_zip(archive, "import handler, json; print(json.dumps(handler.handler({'Records': []}, None)))")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"records": 0, "alerts": 0, "dropped": 0, "failed": 0, "partially_failed": 0}

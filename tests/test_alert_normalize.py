@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -15,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-ALERT_DIR = Path(__file__).resolve().parents[1] / "lambdas" / "alert"
+from tests.support.lambda_loader import loaded_lambda
+
 ARN = "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:rudder-ha-test-up"
 RECEIVED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -23,17 +21,15 @@ RECEIVED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def ar() -> Iterator[SimpleNamespace]:
     """The alert Lambda's modules, imported the way the zip root would make them importable."""
-    sys.path.insert(0, str(ALERT_DIR))
-    try:
-        yield SimpleNamespace(
-            config=importlib.import_module("alert_router.config"),
-            model=importlib.import_module("alert_router.model"),
-            normalize=importlib.import_module("alert_router.normalize"),
-            errors=importlib.import_module("alert_router.errors"),
-            cloudwatch=importlib.import_module("alert_router.parsers.cloudwatch"),
-        )
-    finally:
-        sys.path.remove(str(ALERT_DIR))
+    with loaded_lambda(
+        "alert",
+        config="alert_router.config",
+        model="alert_router.model",
+        normalize="alert_router.normalize",
+        errors="alert_router.errors",
+        cloudwatch="alert_router.parsers.cloudwatch",
+    ) as loaded:
+        yield loaded
 
 
 @pytest.fixture

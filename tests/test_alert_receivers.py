@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-ALERT_DIR = Path(__file__).resolve().parents[1] / "lambdas" / "alert"
+from tests.support.lambda_loader import loaded_lambda
+
 MODULES = {
     "model": "alert_router.model",
     "pagerduty": "alert_router.receivers.pagerduty",
@@ -31,11 +29,8 @@ MODULES = {
 @pytest.fixture(scope="module")
 def ar() -> Iterator[SimpleNamespace]:
     """The alert Lambda's modules, imported the way the zip root would make them importable."""
-    sys.path.insert(0, str(ALERT_DIR))
-    try:
-        yield SimpleNamespace(**{key: importlib.import_module(name) for key, name in MODULES.items()})
-    finally:
-        sys.path.remove(str(ALERT_DIR))
+    with loaded_lambda("alert", **MODULES) as loaded:
+        yield loaded
 
 
 def make_alert(ar: SimpleNamespace, **overrides: Any) -> Any:

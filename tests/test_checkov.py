@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import SynthOutput
+from tests.support.synth import SynthOutput
 
 pytestmark = pytest.mark.synth
 SKIPS_FILE = Path(__file__).with_name("checkov_skips.yaml")

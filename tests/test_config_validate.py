@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from rudder_ha.cli import main
 from rudder_ha.config import ConfigError, load_environment
 from rudder_ha.config.loader import problems_in
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 LINE = re.compile(r"^(?P<file>[^:]+): (?P<path>[^:]+): (?P<message>.+)$")
 PROD = yaml.safe_load((REPO / "environments" / "prod.yaml").read_text())

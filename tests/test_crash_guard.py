@@ -29,9 +29,9 @@ import yaml
 
 from rudder_ha.cli import main as rudder_ha_main
 from rudder_ha.config import load_environment
-from rudder_ha.instance_files import AMI_DIR
-from rudder_ha.user_data import cloud_config
-from tests.conftest import REPO
+from rudder_ha.instance.user_data import cloud_config
+from rudder_ha.paths import AMI_DIR
+from tests.support.paths import REPO
 
 GUARD = AMI_DIR / "bin" / "rudder-crash-guard"
 STANDIN = REPO / "tests" / "support" / "crash_standin.py"

@@ -19,17 +19,18 @@ from moto import mock_aws
 
 from tests.support import aws_emulation as ae
 from tests.support.k8s_api_emulation import K8sApiEmulation, make_tls_material, sign_in_virtual_time
+from tests.support.lambda_loader import load_drain_lambda
 
-ae.load_drain_lambda()  # puts lambdas/drain on sys.path (the Lambda's zip root)
+load_drain_lambda()  # puts lambdas/drain on sys.path (the Lambda's zip root)
 
-import drain_config  # noqa: E402
-import drain_eks_strategy as eks  # noqa: E402
-import drain_k8s_auth as auth  # noqa: E402
-import drain_k8s_client as k8s  # noqa: E402
-import drain_k8s_config  # noqa: E402
-from drain_ec2_instances import Presence  # noqa: E402
-from drain_log import JsonLogger  # noqa: E402
-from drain_strategy import DrainTarget, ProgressKind, StepResult, StrategyContext  # noqa: E402
+from lifecycle_drain import config as drain_config  # noqa: E402
+from lifecycle_drain.ec2.instances import Presence  # noqa: E402
+from lifecycle_drain.eks import auth  # noqa: E402
+from lifecycle_drain.eks import config as drain_k8s_config  # noqa: E402
+from lifecycle_drain.eks import k8s_client as k8s  # noqa: E402
+from lifecycle_drain.eks import strategy as eks  # noqa: E402
+from lifecycle_drain.logs import JsonLogger  # noqa: E402
+from lifecycle_drain.strategy import DrainTarget, ProgressKind, StepResult, StrategyContext  # noqa: E402
 
 INSTANCE = "i-0a1b2c3d4e5f60718"
 OTHER_INSTANCE = "i-0fedcba9876543210"
@@ -710,8 +711,8 @@ def test_end_to_end_eks_drain_through_the_lambda(monkeypatch: pytest.MonkeyPatch
                 POLL_INTERVAL_SECONDS="120",
                 DRAIN_DEADLINE_SECONDS=str(4 * 3600),
             )
-            runtime_module = ae.load_drain_lambda()
-            config = importlib.import_module("drain_config").DrainConfig.from_env(env)
+            runtime_module = load_drain_lambda()
+            config = importlib.import_module("lifecycle_drain.config").DrainConfig.from_env(env)
             runtime = runtime_module.build_runtime(env=env, config=config, client_factory=emu.client, clock=emu.clock)
 
             def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -740,7 +741,7 @@ def test_end_to_end_eks_drain_through_the_lambda(monkeypatch: pytest.MonkeyPatch
 
 def test_runtime_selects_the_strategy_from_drain_strategy(api: K8sApiEmulation) -> None:
     """ec2 by default; eks adds the eks-node strategy and new drains use it; anything else is a ConfigError."""
-    runtime_module = ae.load_drain_lambda()
+    runtime_module = load_drain_lambda()
     base = {
         "DRAIN_TABLE_NAME": "t",
         "DRAIN_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/q",

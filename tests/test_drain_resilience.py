@@ -8,13 +8,14 @@ and malformed input.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
+import importlib
 import json
 from typing import Any
 
 import pytest
 
 from tests.support import aws_emulation as ae
+from tests.support.lambda_loader import DRAIN_LAMBDA_DIR, load_drain_lambda, load_handler
 
 
 def deliver_now(h: ae.DrainHarness, body: str) -> tuple[ae.InvocationRecord, list[ae.ApiCall]]:
@@ -384,19 +385,15 @@ def test_malformed_and_unknown_messages_are_logged_and_dropped(
 def test_handler_entry_point_reads_its_environment(emu: ae.AwsEmulation, monkeypatch: pytest.MonkeyPatch) -> None:
     """``handler.handler`` builds its runtime from the environment; missing settings fail loudly."""
     plane = ae.provision_data_plane(emu)
-    ae.load_drain_lambda()
-    spec = importlib.util.spec_from_file_location("drain_lambda_entry", ae.DRAIN_LAMBDA_DIR / "handler.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    load_drain_lambda()
+    module = load_handler(DRAIN_LAMBDA_DIR, "drain_lambda_entry")
     for key, value in plane.lambda_env().items():
         monkeypatch.setenv(key, value)
     event = {"Records": [{"messageId": "m-1", "body": "garbage"}]}
     assert module.handler(event, None) == {"batchItemFailures": []}
 
-    fresh = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(fresh)
+    fresh = load_handler(DRAIN_LAMBDA_DIR, "drain_lambda_entry")
     monkeypatch.delenv("DRAIN_TABLE_NAME")
-    config_error = importlib.import_module("drain_config").ConfigError
+    config_error = importlib.import_module("lifecycle_drain.config").ConfigError
     with pytest.raises(config_error, match="DRAIN_TABLE_NAME"):
         fresh.handler(event, None)

@@ -10,16 +10,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.support.aws_emulation import check_output, load_drain_lambda
+from tests.support.aws_emulation.ssm_check_runners import check_output
+from tests.support.lambda_loader import load_drain_lambda
 
 load_drain_lambda()  # puts lambdas/drain on sys.path (the Lambda's zip root)
 
-import drain_config  # noqa: E402
-import drain_heartbeat  # noqa: E402
-import drain_lifecycle  # noqa: E402
-import drain_messages  # noqa: E402
-import drain_ssm_check  # noqa: E402
-import drain_state  # noqa: E402
+from lifecycle_drain import config as drain_config  # noqa: E402
+from lifecycle_drain import heartbeat as drain_heartbeat  # noqa: E402
+from lifecycle_drain import lifecycle as drain_lifecycle  # noqa: E402
+from lifecycle_drain import messages as drain_messages  # noqa: E402
+from lifecycle_drain import state as drain_state  # noqa: E402
+from lifecycle_drain.ec2 import ssm_check as drain_ssm_check  # noqa: E402
 
 TOKEN = "71514b9d-6a40-4b26-8523-05e7eEXAMPLE"
 INSTANCE = "i-1234567890abcdef0"

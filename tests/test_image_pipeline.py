@@ -27,7 +27,9 @@ import yaml
 
 from rudder_ha.config import EnvironmentConfig
 from rudder_ha.config.defaults import AMI_SSM_PARAMETER, BAKED_AMI_PARAMETER
-from rudder_ha.image_component import (
+from rudder_ha.instance.bundle import BOOTSTRAP, bundle_bytes
+from rudder_ha.instance.files import PROVISION_SCRIPT, instance_files
+from rudder_ha.instance.image_component import (
     BAKE_SETTINGS_PATH,
     COMPONENT_DATA_LIMIT,
     IMAGE_ROOT_VARIABLE,
@@ -36,10 +38,8 @@ from rudder_ha.image_component import (
     installed_files,
     written_files,
 )
-from rudder_ha.instance_bundle import BOOTSTRAP, bundle_bytes
-from rudder_ha.instance_files import PROVISION_SCRIPT, instance_files
-from rudder_ha.user_data import BOOTSTRAP_PATH, cloud_config
-from tests.conftest import SynthOutput, only, resources
+from rudder_ha.instance.user_data import BOOTSTRAP_PATH, cloud_config
+from tests.support.synth import SynthOutput, only, resources
 
 SETTINGS_FILES = {"/etc/rudder-ha/instance.env", "/etc/rudder-ha/backend.env"}
 """Per-environment settings the user data writes at every boot; not part of the baked software."""

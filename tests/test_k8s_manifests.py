@@ -1,4 +1,4 @@
-"""The EKS workload's manifests (rudder_ha.k8s): schema-valid for the cluster's Kubernetes version, and
+"""The EKS workload's manifests (rudder_ha.topologies.eks.k8s): schema-valid for the cluster's Kubernetes version, and
 every HA property asserted on the rendered dicts. The drain handshake (preStop hook + drain agent) is
 run for real: the shipped scripts, taken from the rendered ConfigMap, against fake drain checks and
 against the real rudder-drain-check on a socket-only, trust-authenticated PostgreSQL."""
@@ -21,8 +21,9 @@ from typing import Any
 import pytest
 import yaml
 
+from rudder_ha.config import defaults
 from rudder_ha.config.model import SecretRef
-from rudder_ha.k8s import (
+from rudder_ha.topologies.eks.k8s import (
     DrainSettings,
     IngressSettings,
     ResourceSettings,
@@ -31,8 +32,8 @@ from rudder_ha.k8s import (
     render,
     render_yaml,
 )
-from rudder_ha.k8s import drain as drain_module
-from rudder_ha.k8s import jobsdb as jobsdb_module
+from rudder_ha.topologies.eks.k8s import drain as drain_module
+from rudder_ha.topologies.eks.k8s import jobsdb as jobsdb_module
 from tests.support import jobsdb as jdb
 from tests.support.postgres import ConnectionParams, PostgresServer, jobsdb, postgres_server  # noqa: F401
 
@@ -383,7 +384,7 @@ def test_jobsdb_volume_is_encrypted_gp3_and_retained(manifests: list[dict[str, A
 
 
 def test_storage_class_with_customer_key() -> None:
-    from rudder_ha.k8s.settings import JobsdbVolumeSettings
+    from rudder_ha.topologies.eks.k8s.settings import JobsdbVolumeSettings
 
     key = "arn:aws:kms:eu-west-1:123456789012:key/abcd"
     volume = JobsdbVolumeSettings(kms_key_arn=key, iops=6000, throughput_mibps=250)
@@ -478,7 +479,9 @@ def test_files_configmap_ships_the_drain_check_unchanged(manifests: list[dict[st
     data = one(manifests, "ConfigMap")["data"]
     assert data["rudder-drain-check"] == (REPO / "ami" / "bin" / "rudder-drain-check").read_text(encoding="utf-8")
     for script in ("drain-agent.sh", "drain-prestop.sh"):
-        assert data[script] == (REPO / "rudder_ha" / "k8s" / "scripts" / script).read_text(encoding="utf-8")
+        assert data[script] == (REPO / "rudder_ha" / "topologies" / "eks" / "k8s" / "scripts" / script).read_text(
+            encoding="utf-8"
+        )
     annotations = one(manifests, "StatefulSet")["spec"]["template"]["metadata"]["annotations"]
     assert re.fullmatch(r"[0-9a-f]{64}", annotations["rudder-ha/files-sha256"]), "a script change rolls the pods"
 
@@ -571,7 +574,11 @@ def test_ingress_for_the_aws_load_balancer_controller(manifests: list[dict[str, 
     assert a["ssl-policy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
     assert a["healthcheck-path"] == "/health"
     assert a["healthcheck-port"] == "traffic-port"
-    assert (a["healthcheck-interval-seconds"], a["healthcheck-timeout-seconds"]) == ("10", "5")
+    # The Ingress takes the environment file's own health-check defaults.
+    assert (a["healthcheck-interval-seconds"], a["healthcheck-timeout-seconds"]) == (
+        str(defaults.HEALTH_CHECK_INTERVAL_SECONDS),
+        str(defaults.HEALTH_CHECK_TIMEOUT_SECONDS),
+    )
     assert (a["healthy-threshold-count"], a["unhealthy-threshold-count"]) == ("2", "2")
     assert a["success-codes"] == "200"
     assert a["inbound-cidrs"] == "0.0.0.0/0"
@@ -871,7 +878,7 @@ def test_shipped_scripts_pass_shellcheck() -> None:
     shellcheck = shutil.which("shellcheck") or str(Path(sys.executable).parent / "shellcheck")
     if not os.access(shellcheck, os.X_OK):
         pytest.skip("shellcheck is not installed")
-    scripts = sorted((REPO / "rudder_ha" / "k8s" / "scripts").glob("*.sh"))
+    scripts = sorted((REPO / "rudder_ha" / "topologies" / "eks" / "k8s" / "scripts").glob("*.sh"))
     assert scripts
     result = subprocess.run(
         [shellcheck, "--shell=sh", *map(str, scripts)], capture_output=True, text=True, timeout=60, check=False

@@ -6,10 +6,7 @@ import datetime as dt
 import json
 import logging
 import ssl
-import subprocess
-import sys
 import time
-import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,10 +19,9 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from tests.support.http_receivers import LocalReceiver, Reply, unused_port
-from tests.support.lambda_loader import loaded_lambda
+from tests.support.lambda_loader import loaded_lambda, run_from_zip, zip_lambda
 from tests.support.tls import make_tls_material
 
-PROBE_DIR = Path(__file__).resolve().parents[1] / "lambdas" / "probe"
 HEALTHY = {
     "appType": "EMBEDDED",
     "server": "UP",
@@ -47,9 +43,7 @@ ALB_502 = ALB_503.replace("503 Service Temporarily Unavailable", "502 Bad Gatewa
 @pytest.fixture(scope="module")
 def probe() -> Iterator[SimpleNamespace]:
     """Load ``handler.py`` by file path with the Lambda directory as its import root."""
-    with loaded_lambda(
-        PROBE_DIR, "probe_lambda_handler", config="health_probe.config", metrics="health_probe.metrics"
-    ) as loaded:
+    with loaded_lambda("probe", config="health_probe.config", metrics="health_probe.metrics") as loaded:
         yield loaded
 
 
@@ -328,14 +322,8 @@ def test_probe_ca_bundle_is_trusted(
 
 
 def test_handler_imports_from_a_zip_with_handler_at_its_root(tmp_path: Path) -> None:
-    archive = tmp_path / "probe.zip"
-    with zipfile.ZipFile(archive, "w") as bundle:
-        for path in sorted(PROBE_DIR.rglob("*.py")):
-            bundle.write(path, path.relative_to(PROBE_DIR).as_posix())
-    script = "import sys; sys.path.insert(0, sys.argv[1]); import handler; print(callable(handler.handler))"
-    done = subprocess.run(  # -I: neither the repository nor the working directory is importable
-        [sys.executable, "-I", "-c", script, str(archive)], capture_output=True, text=True, timeout=60, check=False
-    )
+    archive = zip_lambda("probe", tmp_path / "probe.zip")
+    done = run_from_zip(archive, "import handler; print(callable(handler.handler))")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "True"
 

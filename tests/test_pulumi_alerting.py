@@ -17,7 +17,7 @@ import pytest
 from rudder_ha import PROJECT
 from rudder_ha.config import EnvironmentConfig, load_environments, shipped_environment_files
 from rudder_ha.config.model import AlertingSettings
-from rudder_ha.pulumi_components.alerting import Alerting, AlertingProps
+from rudder_ha.parts.alerting.pulumi import Alerting, AlertingProps
 from tests.support.pulumi_mocks import ACCOUNT, RecordedResource, RecordingMocks, run_program
 
 CONFIGS = {c.environment: c for c in load_environments(shipped_environment_files()) if c.topology == "single_node"}
@@ -159,9 +159,9 @@ def test_pulumi_modules_import_no_cdktf() -> None:
     """The component, its dashboard and the specs load without cdktf/jsii (12 s and deprecated)."""
     code = (
         "import sys\n"
-        "import rudder_ha.pulumi_components.alerting, rudder_ha.pulumi_components.dashboard\n"
+        "import rudder_ha.parts.alerting.pulumi, rudder_ha.parts.dashboard.pulumi\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('cdktf', 'constructs', 'jsii')\n"
-        "    or m.startswith(('cdktf_cdktf_provider', 'rudder_ha.constructs', 'rudder_ha.stacks')))\n"
+        "    or m.startswith('cdktf_cdktf_provider') or (m.startswith('rudder_ha.') and 'cdktf' in m.split('.')))\n"
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])

@@ -10,8 +10,8 @@ import pulumi_aws as aws
 import pytest
 
 from rudder_ha.config import EnvironmentConfig, load_environments, shipped_environment_files
-from rudder_ha.pulumi_components.alerting import Alerting, AlertingProps
-from rudder_ha.pulumi_components.dashboard import OperationsDashboard, OperationsDashboardProps
+from rudder_ha.parts.alerting.pulumi import Alerting, AlertingProps
+from rudder_ha.parts.dashboard.pulumi import OperationsDashboard, OperationsDashboardProps
 from tests.support.pulumi_mocks import ACCOUNT, RecordedResource, RecordingMocks, run_program
 
 CONFIGS = {c.environment: c for c in load_environments(shipped_environment_files()) if c.topology == "single_node"}

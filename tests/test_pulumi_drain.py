@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -18,13 +16,14 @@ import pytest
 
 from rudder_ha.config import load_environments, shipped_environment_files
 from rudder_ha.config.model import EnvironmentConfig
-from rudder_ha.instance_files import DRAIN_CHECK_PATH
-from rudder_ha.pulumi_components.drain_pipeline import DrainPipeline, DrainPipelineProps
-from rudder_ha.specs.drain import HANDOVER_COMMAND
+from rudder_ha.instance.files import DRAIN_CHECK_PATH
+from rudder_ha.parts.drain_pipeline.pulumi import DrainPipeline, DrainPipelineProps
+from rudder_ha.parts.drain_pipeline.spec import HANDOVER_COMMAND
+from rudder_ha.topologies import registry
+from tests.support.lambda_loader import load_drain_lambda
 from tests.support.pulumi_mocks import ACCOUNT, RecordedResource, RecordingMocks, run_program
 
-SINGLE_NODE = [c for c in load_environments(shipped_environment_files()) if c.topology == "single_node"]
-DRAIN_CONFIG = Path(__file__).resolve().parents[1] / "lambdas" / "drain" / "drain_config.py"
+SINGLE_NODE = [c for c in load_environments(shipped_environment_files()) if registry.named(c.topology).pulumi_program]
 
 
 @dataclass
@@ -101,13 +100,9 @@ def build(config: EnvironmentConfig, **overrides: Callable[[], Any] | Any) -> Bu
 
 
 def drain_config_module() -> ModuleType:
-    """The drain Lambda's own configuration reader (stdlib only), loaded from ``lambdas/drain``."""
-    spec = importlib.util.spec_from_file_location("pulumi_test_drain_config", DRAIN_CONFIG)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks its module up while being defined
-    spec.loader.exec_module(module)
-    return module
+    """The drain Lambda's own configuration reader (stdlib only), loaded as the Lambda loads it."""
+    load_drain_lambda()
+    return importlib.import_module("lifecycle_drain.config")
 
 
 @pytest.fixture(scope="module", params=SINGLE_NODE, ids=lambda c: c.environment)

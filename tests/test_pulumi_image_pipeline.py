@@ -11,8 +11,8 @@ import pytest
 
 from rudder_ha.config import EnvironmentConfig, load_environments, shipped_environment_files
 from rudder_ha.config.defaults import AMI_SSM_PARAMETER, BAKED_AMI_PARAMETER
-from rudder_ha.image_component import bake_settings, component_documents
-from rudder_ha.pulumi_components.image_pipeline import DataPlaneImagePipeline, DataPlaneImagePipelineProps
+from rudder_ha.instance.image_component import bake_settings, component_documents
+from rudder_ha.parts.image_pipeline.pulumi import DataPlaneImagePipeline, DataPlaneImagePipelineProps
 from tests.support.pulumi_mocks import ACCOUNT, RecordedResource, RecordingMocks, run_program
 
 SINGLE_NODE = [c for c in load_environments(shipped_environment_files()) if c.topology == "single_node"]

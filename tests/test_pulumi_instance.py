@@ -16,11 +16,11 @@ from pulumi.runtime import rpc
 
 from rudder_ha.config import EnvironmentConfig, load_environments, shipped_environment_files
 from rudder_ha.config.model import GATEWAY_PORT, SecretRef
-from rudder_ha.instance_bundle import InstanceBundle, build_bundle
-from rudder_ha.pulumi_components.instance_artifacts import InstanceArtifacts, InstanceArtifactsProps
-from rudder_ha.pulumi_components.instance_role import InstanceRole, InstanceRoleProps
-from rudder_ha.pulumi_components.single_node_group import SingleNodeGroup, SingleNodeGroupProps
-from rudder_ha.user_data import encoded_user_data, jobsdb_parameter
+from rudder_ha.instance.bundle import InstanceBundle, build_bundle
+from rudder_ha.instance.user_data import encoded_user_data, jobsdb_parameter
+from rudder_ha.parts.instance_artifacts.pulumi import InstanceArtifacts, InstanceArtifactsProps
+from rudder_ha.parts.instance_role.pulumi import InstanceRole, InstanceRoleProps
+from rudder_ha.parts.single_node_group.pulumi import SingleNodeGroup, SingleNodeGroupProps
 from tests.support.pulumi_mocks import ACCOUNT, RecordedResource, RecordingMocks, run_program
 
 SINGLE_NODE = [c for c in load_environments(shipped_environment_files()) if c.topology == "single_node"]

@@ -11,8 +11,8 @@ import pulumi_aws as aws
 import pytest
 
 from rudder_ha.config import EnvironmentConfig, load_environments, shipped_environment_files
-from rudder_ha.pulumi_components.jobsdb_database import PARAMETERS, JobsdbDatabase, JobsdbDatabaseProps
-from rudder_ha.user_data import jobsdb_parameter
+from rudder_ha.instance.user_data import jobsdb_parameter
+from rudder_ha.parts.jobsdb_database.pulumi import PARAMETERS, JobsdbDatabase, JobsdbDatabaseProps
 from tests.support.pulumi_mocks import ACCOUNT, RecordedResource, RecordingMocks, run_program
 
 SINGLE_NODE = [c for c in load_environments(shipped_environment_files()) if c.topology == "single_node"]

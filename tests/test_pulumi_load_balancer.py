@@ -13,8 +13,8 @@ import pytest
 
 from rudder_ha.config import EnvironmentConfig, load_environments, shipped_environment_files
 from rudder_ha.config.model import LoadBalancerSettings
-from rudder_ha.pulumi_components.load_balancer import DataPlaneLoadBalancer, DataPlaneLoadBalancerProps
-from rudder_ha.pulumi_components.private_bucket import PrivateBucketProps, add_private_bucket
+from rudder_ha.parts.load_balancer.pulumi import DataPlaneLoadBalancer, DataPlaneLoadBalancerProps
+from rudder_ha.parts.private_bucket.pulumi import PrivateBucketProps, add_private_bucket
 from tests.support.pulumi_mocks import ACCOUNT, PARTITION, RecordedResource, RecordingMocks, run_program
 
 CONFIGS = [c for c in load_environments(shipped_environment_files()) if c.topology == "single_node"]

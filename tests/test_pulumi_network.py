@@ -15,8 +15,8 @@ import pulumi_aws as aws
 import pytest
 
 from rudder_ha.config import EnvironmentConfig, load_environments, shipped_environment_files
-from rudder_ha.pulumi_components.encryption_key import EncryptionKey, EncryptionKeyProps
-from rudder_ha.pulumi_components.network import ExistingNetworkError, Network, NetworkProps, after_checks
+from rudder_ha.parts.encryption_key.pulumi import EncryptionKey, EncryptionKeyProps
+from rudder_ha.parts.network.pulumi import ExistingNetworkError, Network, NetworkProps, after_checks
 from tests.support.pulumi_mocks import ACCOUNT, PARTITION, RecordedResource, RecordingMocks, run_program
 
 CONFIGS = [c for c in load_environments(shipped_environment_files()) if c.topology == "single_node"]
@@ -319,16 +319,16 @@ def test_private_subnets_in_one_zone_fail_even_when_nothing_consumes_the_check(
 
 def test_pulumi_components_and_specs_do_not_load_cdktf() -> None:
     modules = [
-        "rudder_ha.pulumi_components.encryption_key",
-        "rudder_ha.pulumi_components.network",
-        "rudder_ha.pulumi_components.private_bucket",
-        "rudder_ha.pulumi_components.access_log_bucket",
-        "rudder_ha.pulumi_components.load_balancer",
+        "rudder_ha.parts.encryption_key.pulumi",
+        "rudder_ha.parts.network.pulumi",
+        "rudder_ha.parts.private_bucket.pulumi",
+        "rudder_ha.parts.access_log_bucket.pulumi",
+        "rudder_ha.parts.load_balancer.pulumi",
     ]
     code = (
         f"import importlib, sys\nfor m in {modules!r}: importlib.import_module(m)\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('cdktf', 'constructs', 'jsii')"
-        " or m.startswith(('cdktf_cdktf_provider', 'rudder_ha.constructs', 'rudder_ha.stacks')))\n"
+        " or m.startswith('cdktf_cdktf_provider') or (m.startswith('rudder_ha.') and 'cdktf' in m.split('.')))\n"
         "print(bad)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

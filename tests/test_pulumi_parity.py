@@ -24,7 +24,7 @@ SINGLE_NODE = sorted(
 
 NOT_COMPARABLE = {
     "filename": "aws_lambda_function: cdktf points at its asset copy in cdktf.out, Pulumi uploads a FileArchive; "
-    "both are built by rudder_ha.lambda_package and source_code_hash (compared) is the zip's SHA-256",
+    "both are built by rudder_ha.parts.python_function.package and source_code_hash (compared) is the zip's SHA-256",
     "code": "aws_lambda_function: Pulumi's name for the archive (see filename)",
     "source": "aws_s3_object: cdktf's asset path vs Pulumi's FileAsset of the same bundle; the object key "
     "carries the bundle's SHA-256 and source_hash/etag are compared",

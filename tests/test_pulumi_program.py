@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from rudder_ha.config import ConfigError, load_environments, shipped_environment_files
-from rudder_ha.pulumi_program import load_stack_environment
+from rudder_ha.topologies.single_node.pulumi import load_stack_environment
 from tests.support.pulumi_mocks import run_program
 
 REPO = Path(__file__).resolve().parents[1]
@@ -70,9 +70,9 @@ def test_an_invalid_environment_file_is_refused_before_anything_is_declared(tmp_
 def test_the_program_never_loads_cdktf() -> None:
     """cdktf is deprecated and its jsii runtime costs 10-15 s per run: the Pulumi path must not touch it."""
     probe = (
-        "import sys, rudder_ha.pulumi_program\n"
+        "import sys, rudder_ha.topologies.single_node.pulumi\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'cdktf', 'jsii', 'constructs'}\n"
-        "             or m.startswith(('rudder_ha.constructs', 'rudder_ha.stacks', 'cdktf_')))\n"
+        "             or m.startswith('cdktf_') or (m.startswith('rudder_ha.') and 'cdktf' in m.split('.')))\n"
         "print(bad)\n"
     )
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=True)
@@ -86,7 +86,7 @@ def test_outputs_match_the_cdktf_stack(environment: str, synth: Any, pulumi_runs
 
 def test_main_deploys_the_stack_named_environment(pulumi_runs: dict[str, Any]) -> None:
     """``pulumi up`` on stack ``dev`` (no setting) declares what ``build(dev)`` declares."""
-    from rudder_ha.pulumi_program import main
+    from rudder_ha.topologies.single_node.pulumi import main
 
     mocks = run_program(main, stack="dev", region=pulumi_runs["dev"].region)
     assert sorted(r.name for r in mocks.resources) == sorted(r.name for r in pulumi_runs["dev"].resources)
@@ -116,7 +116,7 @@ def test_every_resource_is_inside_a_component(environment: str, pulumi_runs: dic
 def test_pulumi_state_sits_beside_terraform_state(kms_key_id: str | None, provider: str) -> None:
     import dataclasses
 
-    from rudder_ha.pulumi_backend import pulumi_backend
+    from rudder_ha.frontends.pulumi.backend import pulumi_backend
 
     config = load_stack_environment("prod")
     config = dataclasses.replace(config, state=dataclasses.replace(config.state, kms_key_id=kms_key_id))

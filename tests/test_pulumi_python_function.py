@@ -8,8 +8,8 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from rudder_ha.lambda_package import RUNTIME, package
-from rudder_ha.pulumi_components.python_function import PythonFunction, PythonFunctionProps
+from rudder_ha.parts.python_function.package import RUNTIME, package
+from rudder_ha.parts.python_function.pulumi import PythonFunction, PythonFunctionProps
 from tests.support.pulumi_mocks import ACCOUNT, RecordedResource, RecordingMocks, run_program
 
 REGION = "eu-west-1"

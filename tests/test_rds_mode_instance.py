@@ -8,7 +8,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from rudder_ha.instance_files import AMI_DIR
+from rudder_ha.paths import AMI_DIR
 
 BACKEND_UNIT = (AMI_DIR / "systemd" / "rudder-backend.service").read_text()
 

@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from rudder_ha.config import EnvironmentConfig, load_environment
-from rudder_ha.rto import GUIDE_DOWNTIME_SECONDS, render, timeline
-from tests.conftest import REPO
+from rudder_ha.topologies.single_node.rto import GUIDE_DOWNTIME_SECONDS, render, timeline
+from tests.support.paths import REPO
 
 
 @pytest.fixture(scope="module")

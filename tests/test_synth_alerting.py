@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from rudder_ha import PROJECT
-from rudder_ha.instance_files import AMI_DIR
-from tests.conftest import SynthOutput, only, resources
+from rudder_ha.paths import AMI_DIR
+from tests.support.synth import SynthOutput, only, resources
 
 ENVIRONMENTS = ["dev", "staging", "prod"]
 synth_test = pytest.mark.synth

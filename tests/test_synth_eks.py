@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SynthOutput, only, resources
+from tests.support.synth import SynthOutput, only, resources
 from tests.test_synth_single_node import assert_scoped
 
 pytestmark = pytest.mark.synth

@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 import yaml
 
-from rudder_ha.k8s import render
-from rudder_ha.k8s.from_config import workload_settings
-from rudder_ha.stacks.eks_workload import LB_CONTROLLER_DESCRIBE_ACTIONS, manifest_id
-from tests.conftest import SynthOutput, only, resources
+from rudder_ha.parts.lb_controller.spec import DESCRIBE_ACTIONS as LB_CONTROLLER_DESCRIBE_ACTIONS
+from rudder_ha.topologies.eks.k8s import render
+from rudder_ha.topologies.eks.k8s.from_config import workload_settings
+from rudder_ha.topologies.eks.workload_stack import manifest_id
+from tests.support.synth import SynthOutput, only, resources
 from tests.test_synth_single_node import WILDCARD_ONLY_ACTIONS, assert_scoped
 
 pytestmark = pytest.mark.synth

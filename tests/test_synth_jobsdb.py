@@ -7,8 +7,8 @@ import json
 import pytest
 import yaml
 
-from rudder_ha.user_data import cloud_config
-from tests.conftest import SynthOutput, only, resources
+from rudder_ha.instance.user_data import cloud_config
+from tests.support.synth import SynthOutput, only, resources
 
 pytestmark = pytest.mark.synth
 

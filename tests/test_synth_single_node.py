@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from rudder_ha import PROJECT
-from tests.conftest import SynthOutput, only, resources
+from tests.support.synth import SynthOutput, only, resources
 
 pytestmark = pytest.mark.synth
 ENVIRONMENTS = ["dev", "staging", "prod"]

@@ -17,10 +17,12 @@ import yaml
 from jsonschema import Draft4Validator
 
 from rudder_ha.config import EnvironmentConfig
-from rudder_ha.instance_bundle import BOOTSTRAP, build_bundle, bundle_bytes
-from rudder_ha.instance_files import AMI_DIR, instance_files
-from rudder_ha.user_data import BOOTSTRAP_PATH, USER_DATA_LIMIT_BYTES, cloud_config, encoded_user_data
-from tests.conftest import REPO, SynthOutput, only, resources
+from rudder_ha.instance.bundle import BOOTSTRAP, build_bundle, bundle_bytes
+from rudder_ha.instance.files import instance_files
+from rudder_ha.instance.user_data import BOOTSTRAP_PATH, USER_DATA_LIMIT_BYTES, cloud_config, encoded_user_data
+from rudder_ha.paths import AMI_DIR
+from tests.support.paths import REPO
+from tests.support.synth import SynthOutput, only, resources
 
 SCHEMA = Path(os.environ.get("CLOUD_INIT_SCHEMA", REPO / ".build/cloud-init/schema-cloud-config-v1.json"))
 

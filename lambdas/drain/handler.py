@@ -7,11 +7,11 @@ environment's Auto Scaling groups, and by this function's own delayed continuati
 For every terminating lifecycle action the function takes the instance out of all target groups
 of its group, waits out ELB draining, then runs ``rudder-drain-check`` on the instance through
 SSM until the jobsdb holds nothing pending, heartbeating the hook meanwhile, and finally
-completes the action with CONTINUE. See :mod:`drain_engine` (generic engine),
-:mod:`drain_ec2_strategy` (what draining an EC2 data-plane node means) and :mod:`drain_state`
-(DynamoDB item design).
+completes the action with CONTINUE. See :mod:`lifecycle_drain.engine` (generic engine),
+:mod:`lifecycle_drain.ec2.strategy` (what draining an EC2 data-plane node means) and
+:mod:`lifecycle_drain.state` (DynamoDB item design).
 
-Environment variables (details in :mod:`drain_config`):
+Environment variables (details in :mod:`lifecycle_drain.config`):
 
 * ``DRAIN_TABLE_NAME`` - DynamoDB table (pk ``pk`` string, TTL ``expires_at``). Required.
 * ``DRAIN_QUEUE_URL`` - the trigger queue, for continuation messages. Required.
@@ -26,21 +26,21 @@ Environment variables (details in :mod:`drain_config`):
   lose events still in the jobsdb (default false: wait up to the hook's global timeout).
 * ``SSM_COMMAND_TIMEOUT_SECONDS`` - SSM delivery timeout of one check (default 60).
 
-The module is the zip root's ``handler.py``; its siblings are imported as top-level modules.
+The module is the zip root's ``handler.py``; the code lives in the ``lifecycle_drain`` package beside it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import drain_runtime
+from lifecycle_drain import runtime
 
-_RUNTIME: drain_runtime.Runtime | None = None
+_RUNTIME: runtime.Runtime | None = None
 
 
 def handler(event: Any, context: Any) -> dict[str, list[dict[str, str]]]:
     """Lambda entry point: process an SQS batch and report failed items."""
     global _RUNTIME
     if _RUNTIME is None:
-        _RUNTIME = drain_runtime.build_runtime()
-    return drain_runtime.handle_sqs_event(event, _RUNTIME, context)
+        _RUNTIME = runtime.build_runtime()
+    return runtime.handle_sqs_event(event, _RUNTIME, context)

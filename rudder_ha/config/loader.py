@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +31,10 @@ from rudder_ha.config.model import (
     StateSettings,
     WarmPoolSettings,
 )
-from rudder_ha.config.rules import cross_field_problems
+from rudder_ha.config.rules import document_problems, settings_problems
 from rudder_ha.config.schema_messages import schema_problems
-
-ENVIRONMENTS_DIR = Path(__file__).resolve().parents[2] / "environments"
+from rudder_ha.paths import ENVIRONMENTS_DIR
+from rudder_ha.topologies import registry
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -118,7 +118,18 @@ def _default_ami(doc: dict[str, Any], arch: str) -> str:
     return f"resolve:ssm:{defaults.AMI_SSM_PARAMETER[arch]}"
 
 
+def _paths(doc: dict[str, Any], prefix: str = "") -> Iterator[str]:
+    """The dotted path of every key of every mapping in ``doc``."""
+    for key, value in doc.items():
+        path = f"{prefix}{key}"
+        yield path
+        if isinstance(value, dict):
+            yield from _paths(value, f"{path}.")
+
+
 def _build(doc: dict[str, Any], source: str) -> EnvironmentConfig:
+    """The typed settings, every default applied: the one place defaults are applied."""
+    topology = registry.of(doc)
     env = doc["environment"]
     tier = doc["tier"]
     region = doc["region"]
@@ -135,7 +146,7 @@ def _build(doc: dict[str, Any], source: str) -> EnvironmentConfig:
         source=source,
         environment=env,
         tier=tier,
-        topology=doc.get("topology", "single_node"),
+        topology=topology.name,
         region=region,
         allowed_account_ids=tuple(doc.get("allowed_account_ids", ())),
         tags=dict(doc.get("tags") or {}),
@@ -205,13 +216,19 @@ def _build(doc: dict[str, Any], source: str) -> EnvironmentConfig:
         drain=_drain(doc.get("drain") or {}),
         alerting=_alerting(doc.get("alerting") or {}),
         image_pipeline=_image_pipeline(doc.get("image_pipeline") or {}),
-        # eks: every backend pod keeps its jobsdb in a sidecar, on its own EBS volume
+        # Where the topology fixes it (eks: every backend pod keeps its jobsdb in a sidecar, on its own EBS
+        # volume), the jobsdb section does not apply.
         jobsdb=_jobsdb(
-            doc.get("jobsdb") or {"mode": "instance"} if doc.get("topology") == "eks" else doc.get("jobsdb") or {}, tier
+            doc.get("jobsdb") or {} if topology.jobsdb_section else {"mode": topology.fixed_jobsdb_mode}, tier
         ),
-        eks=_eks(doc.get("eks") or {}) if doc.get("topology") == "eks" else None,
+        eks=_eks(doc.get("eks") or {}) if topology.settings_section == _EKS_SECTION else None,
         degraded_mode=_degraded_mode(doc.get("degraded_mode") or {}),
+        explicit=frozenset(_paths(doc)),
     )
+
+
+_EKS_SECTION = "eks"
+"""The section :class:`EksSettings` is built from, for the topology that reads it."""
 
 
 def _degraded_mode(degraded: dict[str, Any]) -> DegradedModeSettings:
@@ -292,22 +309,34 @@ def _alerting(alerting: dict[str, Any]) -> AlertingSettings:
     )
 
 
-def problems_in(doc: Any, label: str, stem: str = "") -> list[Problem]:
-    """Every problem in an already-parsed document: schema first, then the cross-field rules."""
+def check(doc: Any, label: str, stem: str = "") -> tuple[EnvironmentConfig | None, list[Problem]]:
+    """An already-parsed document's typed settings and every problem in it: the schema first, then the
+    document rules; only a document that passes both is built (defaults applied) and handed to the settings
+    rules. The settings are None when there is any problem."""
     found = [Problem(label, path, msg) for path, msg in schema_problems(doc)]
     if found:
-        return found
-    return [Problem(label, path, msg) for path, msg in cross_field_problems(doc, stem)]
+        return None, found
+    found = [Problem(label, path, msg) for path, msg in document_problems(doc, stem)]
+    if found:
+        return None, found
+    config = _build(doc, label)
+    found = [Problem(label, path, msg) for path, msg in settings_problems(config)]
+    return (None if found else config), found
+
+
+def problems_in(doc: Any, label: str, stem: str = "") -> list[Problem]:
+    """Every problem in an already-parsed document (see :func:`check`)."""
+    return check(doc, label, stem)[1]
 
 
 def load_environment(path: str | Path) -> EnvironmentConfig:
     """Reads, validates and defaults one environment file; raises ConfigError listing every problem."""
     path = Path(path)
     doc = _read_document(path)
-    problems = problems_in(doc, str(path), path.stem)
-    if problems:
+    config, problems = check(doc, str(path), path.stem)
+    if config is None:
         raise ConfigError(problems)
-    return _build(doc, str(path))
+    return config
 
 
 def load_environments(paths: Iterable[str | Path]) -> list[EnvironmentConfig]:

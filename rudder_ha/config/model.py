@@ -275,6 +275,13 @@ class EnvironmentConfig:
     jobsdb: JobsdbSettings
     degraded_mode: DegradedModeSettings
     eks: EksSettings | None = None
+    explicit: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    """The dotted paths of every setting the file itself sets (``jobsdb.instance_class``), for the rules
+    that refuse a setting that does nothing; every value above has its default applied."""
+
+    def sets(self, path: str) -> bool:
+        """True when the file itself sets ``path`` (or something below it)."""
+        return path in self.explicit
 
     @property
     def name_prefix(self) -> str:

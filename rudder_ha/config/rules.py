@@ -1,7 +1,12 @@
-"""Cross-field rules a JSON Schema cannot express.
+"""Cross-field rules a JSON Schema cannot express, in two kinds.
 
-Each rule reads the raw (schema-valid) document and yields ``(field path, message)`` pairs; the
-message says what is wrong and how to fix it.
+- **Document rules** (``DOCUMENT_RULES``) read the raw, schema-valid document, for what only it shows: which
+  settings a file sets, which it sets twice, sections that belong to another topology, CIDRs that do not
+  parse. Once they pass, the loader can build the typed settings.
+- **Settings rules** (``SETTINGS_RULES``) read the typed :class:`~rudder_ha.config.model.EnvironmentConfig`,
+  defaults applied (by the loader, the one place that applies them), and check how values agree.
+
+Each rule yields ``(field path, message)`` pairs; the message says what is wrong and how to fix it.
 """
 
 from __future__ import annotations
@@ -13,9 +18,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from rudder_ha.config import defaults
+from rudder_ha.config.model import EnvironmentConfig
+from rudder_ha.topologies import registry
 
 Finding = tuple[str, str]
-Rule = Callable[[dict[str, Any], str], Iterator[Finding]]
+DocumentRule = Callable[[dict[str, Any], str], Iterator[Finding]]
+SettingsRule = Callable[[EnvironmentConfig], Iterator[Finding]]
 
 SECRET_LOOKING_KEY = re.compile(r"(PASSWORD|TOKEN|SECRET|PRIVATE|_KEY$|APIKEY|CREDENTIAL)")
 
@@ -31,32 +39,37 @@ def environment_matches_file(doc: dict[str, Any], stem: str) -> Iterator[Finding
         yield "environment", f"is {name!r} but the file is {stem}.yaml; rename the file or the environment"
 
 
-def eks_settings(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
-    """The eks section belongs to the eks topology, and its sizes and access settings must agree."""
-    eks = doc.get("eks")
-    if doc.get("topology", "single_node") != "eks":
-        if eks is not None:
-            yield "eks", "only applies with topology: eks; remove it or set topology: eks"
+def topology_sections(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
+    """A section that only one topology reads (e.g. ``eks``) belongs to that topology; ``jobsdb`` belongs to
+    the topologies where the jobsdb's place is a choice."""
+    chosen = registry.of(doc)
+    for section, owner in registry.section_owners().items():
+        if section in doc and owner is not chosen:
+            yield section, f"only applies with topology: {owner.name}; remove it or set topology: {owner.name}"
+    if not chosen.jobsdb_section and doc.get("jobsdb"):
+        yield "jobsdb", f"does not apply to the {chosen.name} topology ({chosen.fixed_jobsdb_reason}); remove it"
+
+
+def eks_settings(config: EnvironmentConfig) -> Iterator[Finding]:
+    """The eks section's sizes and access settings must agree."""
+    eks = config.eks
+    if eks is None:
         return
-    eks = eks or {}
-    public = eks.get("endpoint_public_access", False)
-    cidrs = eks.get("public_access_cidrs", [])
+    public = eks.endpoint_public_access
+    cidrs = eks.public_access_cidrs
     if public and not cidrs:
         yield "eks.public_access_cidrs", "is required with endpoint_public_access; list the CIDRs allowed to reach it"
     if cidrs and not public:
         yield "eks.public_access_cidrs", "only applies with endpoint_public_access: true; remove it"
-    if doc.get("tier") == "prod" and "0.0.0.0/0" in cidrs:
+    if config.is_prod and "0.0.0.0/0" in cidrs:
         yield "eks.public_access_cidrs", "opens the prod API endpoint to the internet; list your own CIDRs"
-    nodes = {**defaults.EKS_NODES_PER_AZ, **(eks.get("nodes_per_az") or {})}
+    nodes = {"min": eks.nodes_min_per_az, "desired": eks.nodes_desired_per_az, "max": eks.nodes_max_per_az}
     if not nodes["min"] <= nodes["desired"] <= nodes["max"]:
         yield "eks.nodes_per_az", f"needs min <= desired <= max (got {nodes}); fix the three numbers"
-    t_min, t_max = defaults.EKS_TRANSFORMER_REPLICAS
-    if eks.get("transformer_min_replicas", t_min) > eks.get("transformer_max_replicas", t_max):
+    if eks.transformer_min_replicas > eks.transformer_max_replicas:
         yield "eks.transformer_min_replicas", "is above transformer_max_replicas; lower it or raise the maximum"
-    hook = (doc.get("autoscaling") or {}).get("lifecycle_hook") or {}
-    heartbeat = hook.get("heartbeat_timeout_seconds", defaults.LIFECYCLE_HEARTBEAT_TIMEOUT_SECONDS)
-    global_timeout = min(100 * heartbeat, 172_800)
-    grace = eks.get("termination_grace_period_seconds", defaults.EKS_TERMINATION_GRACE_PERIOD_SECONDS)
+    global_timeout = config.autoscaling.lifecycle_hook.global_timeout_seconds
+    grace = eks.termination_grace_period_seconds
     if grace >= global_timeout:
         yield (
             "eks.termination_grace_period_seconds",
@@ -130,85 +143,96 @@ def _parse_network(text: str, path: str, findings: list[Finding]) -> ipaddress.I
         return None
 
 
-def subnet_cidrs(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
-    """Subnet CIDRs sit inside the VPC CIDR, one per AZ, and never overlap."""
+def network_cidrs_parse(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
+    """Every CIDR the file names is a network address of a size AWS allows for a VPC."""
     net = _network(doc)
     if "vpc_id" in net:
         return
     findings: list[Finding] = []
-    vpc = _parse_network(net.get("vpc_cidr", defaults.VPC_CIDR), "network.vpc_cidr", findings)
-    if vpc is not None and not 16 <= vpc.prefixlen <= 24:
-        findings.append(("network.vpc_cidr", f"/{vpc.prefixlen} is outside what AWS allows here; use /16 to /24"))
-        vpc = None
-    zones = list(dict.fromkeys(net.get("availability_zones") or []))
-    seen: list[tuple[str, ipaddress.IPv4Network]] = []
+    if "vpc_cidr" in net:
+        vpc = _parse_network(net["vpc_cidr"], "network.vpc_cidr", findings)
+        if vpc is not None and not 16 <= vpc.prefixlen <= 24:
+            findings.append(("network.vpc_cidr", f"/{vpc.prefixlen} is outside what AWS allows here; use /16 to /24"))
     for field in ("public_subnet_cidrs", "private_subnet_cidrs"):
-        cidrs = net.get(field)
-        if cidrs is None:
-            continue
-        if zones and len(cidrs) != len(zones):
-            findings.append(
-                (f"network.{field}", f"has {len(cidrs)} CIDRs for {len(zones)} zones; give one per zone, in order")
-            )
-        for i, text in enumerate(cidrs):
-            path = f"network.{field}[{i}]"
-            subnet = _parse_network(text, path, findings)
-            if subnet is None:
-                continue
-            if vpc is not None and not subnet.subnet_of(vpc):
-                findings.append((path, f"{subnet} is outside the VPC CIDR {vpc}; pick a range inside it"))
-            for other_path, other in seen:
-                if subnet.overlaps(other):
-                    findings.append((path, f"{subnet} overlaps {other} ({other_path}); use ranges that do not overlap"))
-            seen.append((path, subnet))
+        for i, text in enumerate(net.get(field) or []):
+            _parse_network(text, f"network.{field}[{i}]", findings)
     yield from findings
 
 
-def listener(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
+def subnet_layout(config: EnvironmentConfig) -> Iterator[Finding]:
+    """Subnet CIDRs sit inside the VPC CIDR, one per AZ, and never overlap."""
+    net = config.network
+    if not net.creates_vpc or net.vpc_cidr is None:
+        return
+    vpc = ipaddress.IPv4Network(net.vpc_cidr)
+    zones = net.availability_zones
+    seen: list[tuple[str, ipaddress.IPv4Network]] = []
+    for field, cidrs in (
+        ("public_subnet_cidrs", net.public_subnet_cidrs),
+        ("private_subnet_cidrs", net.private_subnet_cidrs),
+    ):
+        if zones and len(cidrs) != len(zones):
+            yield f"network.{field}", f"has {len(cidrs)} CIDRs for {len(zones)} zones; give one per zone, in order"
+        for i, text in enumerate(cidrs):
+            path = f"network.{field}[{i}]"
+            subnet = ipaddress.IPv4Network(text)
+            if not subnet.subnet_of(vpc):
+                yield path, f"{subnet} is outside the VPC CIDR {vpc}; pick a range inside it"
+            for other_path, other in seen:
+                if subnet.overlaps(other):
+                    yield path, f"{subnet} overlaps {other} ({other_path}); use ranges that do not overlap"
+            seen.append((path, subnet))
+
+
+def listener(config: EnvironmentConfig) -> Iterator[Finding]:
     """HTTPS needs a certificate; HTTP-only is a dev-only, explicit choice; prod keeps deletion protection."""
-    lb = doc.get("load_balancer") or {}
-    tier = doc.get("tier")
-    http_only = lb.get("http_only", False)
-    cert = lb.get("certificate_arn")
-    if lb.get("domain_name") and not cert:
+    lb = config.load_balancer
+    tier = config.tier
+    cert = lb.certificate_arn
+    if lb.domain_name and not cert:
         yield (
             "load_balancer.certificate_arn",
             "is required when load_balancer.domain_name is set; add the ACM certificate ARN for that domain",
         )
-    if http_only and tier != "dev":
+    if lb.http_only and tier != "dev":
         yield (
             "load_balancer.http_only",
             f"is only allowed in the dev tier (this is {tier}); remove it and add a certificate",
         )
-    elif http_only and cert:
+    elif lb.http_only and cert:
         yield "load_balancer.http_only", "contradicts load_balancer.certificate_arn; remove one of them"
-    elif not http_only and not cert and not lb.get("domain_name"):
+    elif not lb.http_only and not cert and not lb.domain_name:
         yield (
             "load_balancer.certificate_arn",
             "is required for the HTTPS listener; add an ACM certificate ARN (or, in dev only, set http_only: true)",
         )
-    if cert and doc.get("region") and f":acm:{doc['region']}:" not in cert:
+    if cert and f":acm:{config.region}:" not in cert:
         yield (
             "load_balancer.certificate_arn",
-            f"is not in region {doc['region']}; an ALB needs a certificate from its own region",
+            f"is not in region {config.region}; an ALB needs a certificate from its own region",
         )
-    if tier == "prod" and lb.get("deletion_protection") is False:
+    if config.is_prod and not lb.deletion_protection:
         yield "load_balancer.deletion_protection", "must stay on in prod; remove the setting"
 
 
-def timings(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
-    """Health-check and autoscaling timings that contradict each other."""
-    hc = doc.get("health_check") or {}
-    asg = doc.get("autoscaling") or {}
-    interval = hc.get("interval_seconds", defaults.HEALTH_CHECK_INTERVAL_SECONDS)
-    timeout = hc.get("timeout_seconds", defaults.HEALTH_CHECK_TIMEOUT_SECONDS)
-    healthy = hc.get("healthy_threshold", defaults.HEALTHY_THRESHOLD)
+def timeout_below_interval(interval: int, timeout: int) -> str | None:
+    """Why a health check's timeout does not fit its interval (the ALB requires timeout < interval), or None.
+    The one statement of the rule: the EKS Ingress settings ask it too."""
     if timeout >= interval:
-        yield (
-            "health_check.timeout_seconds",
-            f"{timeout}s is not shorter than the {interval}s interval; the ALB requires timeout < interval",
-        )
-    grace = asg.get("health_check_grace_period_seconds", defaults.HEALTH_CHECK_GRACE_PERIOD_SECONDS)
+        return f"{timeout}s is not shorter than the {interval}s interval; the ALB requires timeout < interval"
+    return None
+
+
+def timings(config: EnvironmentConfig) -> Iterator[Finding]:
+    """Health-check and autoscaling timings that contradict each other."""
+    hc = config.health_check
+    asg = config.autoscaling
+    interval = hc.interval_seconds
+    healthy = hc.healthy_threshold
+    problem = timeout_below_interval(interval, hc.timeout_seconds)
+    if problem:
+        yield "health_check.timeout_seconds", problem
+    grace = asg.health_check_grace_period_seconds
     needed = interval * healthy
     if grace < needed:
         yield (
@@ -216,9 +240,8 @@ def timings(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
             f"{grace}s is shorter than the {needed}s a new instance needs to pass {healthy} health checks "
             f"every {interval}s; raise it to at least {needed}",
         )
-    hook = asg.get("lifecycle_hook") or {}
-    heartbeat = hook.get("heartbeat_timeout_seconds", defaults.LIFECYCLE_HEARTBEAT_TIMEOUT_SECONDS)
-    dereg = hc.get("deregistration_delay_seconds", defaults.DEREGISTRATION_DELAY_SECONDS)
+    heartbeat = asg.lifecycle_hook.heartbeat_timeout_seconds
+    dereg = hc.deregistration_delay_seconds
     if dereg >= heartbeat:
         yield (
             "autoscaling.lifecycle_hook.heartbeat_timeout_seconds",
@@ -226,20 +249,19 @@ def timings(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
         )
 
 
-def drain_timings(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
+def drain_timings(config: EnvironmentConfig) -> Iterator[Finding]:
     """The drain deadline must fall inside the lifecycle hook's global timeout, or it can never fire."""
-    drain = doc.get("drain") or {}
-    hook = (doc.get("autoscaling") or {}).get("lifecycle_hook") or {}
-    heartbeat = hook.get("heartbeat_timeout_seconds", defaults.LIFECYCLE_HEARTBEAT_TIMEOUT_SECONDS)
-    global_timeout = min(100 * heartbeat, 172_800)
-    deadline = drain.get("deadline_seconds", defaults.DRAIN_DEADLINE_SECONDS)
+    hook = config.autoscaling.lifecycle_hook
+    heartbeat = hook.heartbeat_timeout_seconds
+    global_timeout = hook.global_timeout_seconds
+    deadline = config.drain.deadline_seconds
     if deadline >= global_timeout:
         yield (
             "drain.deadline_seconds",
             f"{deadline}s is past the lifecycle hook's global timeout of {global_timeout}s "
             f"(100 x the {heartbeat}s heartbeat, at most 48 h); lower it below {global_timeout}",
         )
-    poll = drain.get("poll_interval_seconds", defaults.DRAIN_POLL_INTERVAL_SECONDS)
+    poll = config.drain.poll_interval_seconds
     # A crashed or throttled drain step comes back only after the queue's visibility timeout; the
     # Lambda heartbeats once half the heartbeat timeout is left, so that half must cover it.
     needed = 2 * (defaults.DRAIN_QUEUE_VISIBILITY_TIMEOUT_SECONDS + poll)
@@ -252,38 +274,39 @@ def drain_timings(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
         )
 
 
-def jobsdb(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
-    """prod keeps accepted events off the instance; RDS settings only mean something in rds mode."""
-    db = doc.get("jobsdb") or {}
-    if doc.get("topology") == "eks":
-        if db:
-            yield "jobsdb", "does not apply to the eks topology (each backend pod keeps its own jobsdb); remove it"
+def jobsdb(config: EnvironmentConfig) -> Iterator[Finding]:
+    """prod keeps accepted events off the instance, and its RDS jobsdb survives an AZ."""
+    if not registry.named(config.topology).jobsdb_section:
         return
-    prod = doc.get("tier") == "prod"
-    mode = db.get("mode", "rds" if prod else "instance")
-    if prod and mode != "rds":
+    db = config.jobsdb
+    if config.is_prod and db.mode != "rds":
         yield (
             "jobsdb.mode",
             "must be rds in prod: on the instance, accepted events die with it; remove the setting",
         )
-    if mode == "rds":
-        if prod and db.get("multi_az") is False:
+    if db.mode == "rds":
+        if config.is_prod and not db.multi_az:
             yield "jobsdb.multi_az", "must stay on in prod so the jobsdb survives an AZ; remove the setting"
-        if db.get("max_allocated_storage_gib", 0) and db.get("max_allocated_storage_gib", 0) < db.get(
-            "allocated_storage_gib", 0
-        ):
+        if db.max_allocated_storage_gib < db.allocated_storage_gib:
             yield "jobsdb.max_allocated_storage_gib", "is below allocated_storage_gib; raise it or remove it"
     else:
-        extra = sorted(set(db) - {"mode"})
+        extra = sorted(path for path in config.explicit if _child_of("jobsdb", path) and path != "jobsdb.mode")
         if extra:
-            yield f"jobsdb.{extra[0]}", "only applies with jobsdb.mode: rds; remove it or set mode: rds"
+            yield extra[0], "only applies with jobsdb.mode: rds; remove it or set mode: rds"
 
 
-def warm_pool(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
+def _child_of(section: str, path: str) -> bool:
+    """True for ``section.<setting>`` (one level below ``section``)."""
+    head, _, rest = path.partition(".")
+    return head == section and bool(rest) and "." not in rest
+
+
+def warm_pool(config: EnvironmentConfig) -> Iterator[Finding]:
     """Warm-pool settings only mean something when the pool is on."""
-    pool = ((doc.get("autoscaling") or {}).get("warm_pool")) or {}
-    if pool and not pool.get("enabled", False) and set(pool) - {"enabled"}:
-        yield "autoscaling.warm_pool.enabled", "is off, so the other warm_pool settings do nothing; set enabled: true"
+    section = "autoscaling.warm_pool"
+    others = [path for path in config.explicit if path.startswith(f"{section}.") and path != f"{section}.enabled"]
+    if not config.autoscaling.warm_pool.enabled and others:
+        yield f"{section}.enabled", "is off, so the other warm_pool settings do nothing; set enabled: true"
 
 
 def workspace_token(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
@@ -315,23 +338,35 @@ def reserved_tags(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
             yield f"tags.{key}", "is set by rudder-ha itself; remove it"
 
 
-RULES: tuple[Rule, ...] = (
+DOCUMENT_RULES: tuple[DocumentRule, ...] = (
     environment_matches_file,
-    eks_settings,
+    topology_sections,
     availability_zones,
     network_mode,
-    subnet_cidrs,
-    listener,
-    timings,
-    drain_timings,
-    jobsdb,
-    warm_pool,
+    network_cidrs_parse,
     workspace_token,
     no_secrets,
     reserved_tags,
 )
+"""Rules over the raw document; the typed settings are built only once these pass."""
+
+SETTINGS_RULES: tuple[SettingsRule, ...] = (
+    eks_settings,
+    subnet_layout,
+    warm_pool,
+    listener,
+    timings,
+    drain_timings,
+    jobsdb,
+)
+"""Rules over the typed settings, every default applied."""
 
 
-def cross_field_problems(doc: dict[str, Any], stem: str) -> list[Finding]:
-    """Runs every rule over a schema-valid document."""
-    return [finding for rule in RULES for finding in rule(doc, stem)]
+def document_problems(doc: dict[str, Any], stem: str) -> list[Finding]:
+    """Runs every document rule over a schema-valid document."""
+    return [finding for rule in DOCUMENT_RULES for finding in rule(doc, stem)]
+
+
+def settings_problems(config: EnvironmentConfig) -> list[Finding]:
+    """Runs every settings rule over the typed settings."""
+    return [finding for rule in SETTINGS_RULES for finding in rule(config)]

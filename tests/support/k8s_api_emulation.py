@@ -6,7 +6,7 @@ A real HTTP server: :class:`K8sApiEmulation` runs ``http.server.ThreadingHTTPSer
 per emulation with ``cryptography`` and signs a server certificate for ``127.0.0.1`` /
 ``localhost``, so the client's verification against the cluster CA is exercised for real.
 Time comes from an injectable clock (``now()``), normally the AWS emulation's
-:class:`tests.support.aws_emulation.VirtualClock`; nothing in here sleeps or arms timers: every
+:class:`tests.support.aws_emulation.clock.VirtualClock`; nothing in here sleeps or arms timers: every
 time-dependent state (pod termination, readiness, token expiry) is derived from ``now`` when a
 request (or a test helper) looks at it, which is equivalent to the controllers having run on
 time.
@@ -1332,7 +1332,7 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def k8s_api() -> Iterator[K8sApiEmulation]:
     """A started emulation on its own virtual clock (tests sharing the AWS emulation build their own)."""
-    from tests.support.aws_emulation import VirtualClock
+    from tests.support.aws_emulation.clock import VirtualClock
 
     with K8sApiEmulation(clock=VirtualClock()) as api:
         yield api

@@ -1,0 +1,242 @@
+"""Parsing of the SQS message bodies the drain Lambda receives.
+
+Two kinds of messages arrive on the drain queue:
+
+* Lifecycle events. Normally the EventBridge envelope of an ``EC2 Instance-terminate Lifecycle
+  Action`` (``source`` ``aws.autoscaling``, fields in ``detail``); the flat notification an Auto
+  Scaling lifecycle hook sends straight to an SQS notification target is accepted too. Fields:
+  ``LifecycleActionToken``, ``AutoScalingGroupName``, ``LifecycleHookName``, ``EC2InstanceId``,
+  ``LifecycleTransition`` (``autoscaling:EC2_INSTANCE_TERMINATING``), optional
+  ``NotificationMetadata`` and, with warm pools, optional ``Origin`` / ``Destination``
+  (``EC2`` | ``AutoScalingGroup`` | ``WarmPool``).
+* Continuations this function sends itself (``{"kind": "rudder-ha.drain.step", ...}``) to run
+  the next bounded step of a drain after ``DelaySeconds``.
+
+Parsing never raises: anything else becomes :class:`Ignored` (well-formed but not ours to act
+on, e.g. the hook's ``autoscaling:TEST_NOTIFICATION`` or a launch transition) or
+:class:`Rejected` (malformed). Both are logged and dropped by the caller, since retrying
+permanently bad input would only cycle it to the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .clock import parse_iso8601
+
+TERMINATE_DETAIL_TYPE = "EC2 Instance-terminate Lifecycle Action"
+LAUNCH_DETAIL_TYPE = "EC2 Instance-launch Lifecycle Action"
+AUTOSCALING_SOURCE = "aws.autoscaling"
+TERMINATING = "autoscaling:EC2_INSTANCE_TERMINATING"
+TEST_NOTIFICATION = "autoscaling:TEST_NOTIFICATION"
+CONTINUATION_KIND = "rudder-ha.drain.step"
+CONTINUATION_VERSION = 1
+
+ORIGIN_WARM_POOL = "WarmPool"
+ORIGIN_GROUP = "AutoScalingGroup"
+ORIGIN_EC2 = "EC2"
+KNOWN_LOCATIONS = frozenset({ORIGIN_WARM_POOL, ORIGIN_GROUP, ORIGIN_EC2})
+
+# Formats the Auto Scaling API accepts (a value it would reject could never be completed, and
+# botocore would refuse the call on every retry): tokens are exactly 36 characters, hook names
+# match [A-Za-z0-9\-_/]+ (max 255).
+_INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8,17}$")
+_TOKEN = re.compile(r"^[A-Za-z0-9-]{36}$")
+_HOOK_NAME = re.compile(r"^[A-Za-z0-9\-_/]{1,255}$")
+_NAME_MAX = 255
+_MAX_SEQ = 10_000_000
+
+
+@dataclass(frozen=True)
+class LifecycleEvent:
+    """A terminating lifecycle action to drain."""
+
+    token: str
+    asg_name: str
+    hook_name: str
+    instance_id: str
+    transition: str
+    notification_metadata: str | None = None
+    origin: str | None = None
+    destination: str | None = None
+    event_time: float | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """The engine's own "run step ``seq`` of drain ``pk``" message."""
+
+    pk: str
+    token: str
+    instance_id: str
+    asg_name: str
+    seq: int
+
+    def to_body(self) -> str:
+        """The SQS message body."""
+        return json.dumps(
+            {
+                "kind": CONTINUATION_KIND,
+                "v": CONTINUATION_VERSION,
+                "pk": self.pk,
+                "token": self.token,
+                "instance_id": self.instance_id,
+                "asg_name": self.asg_name,
+                "seq": self.seq,
+            },
+            separators=(",", ":"),
+        )
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A well-formed message that needs no action (logged at info level)."""
+
+    reason: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A malformed or unknown message (logged at warning level)."""
+
+    reason: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+Parsed = LifecycleEvent | Continuation | Ignored | Rejected
+
+
+def parse_body(body: object) -> Parsed:
+    """Classify one SQS message body."""
+    if not isinstance(body, str):
+        return Rejected("body_not_text")
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return Rejected("body_not_json", {"body_prefix": body[:120]})
+    if not isinstance(document, dict):
+        return Rejected("body_not_json_object", {"json_type": type(document).__name__})
+    if document.get("kind") == CONTINUATION_KIND:
+        return _parse_continuation(document)
+    if "detail-type" in document or "detail" in document:
+        return _parse_eventbridge(document)
+    if "LifecycleTransition" in document or "Event" in document or "LifecycleActionToken" in document:
+        return _parse_hook_fields(document, envelope_time=None, event_id=document.get("RequestId"))
+    return Rejected("unknown_message_shape", {"keys": sorted(str(key) for key in document)[:20]})
+
+
+def _parse_eventbridge(document: dict[str, Any]) -> Parsed:
+    """An EventBridge envelope."""
+    source = document.get("source")
+    detail_type = document.get("detail-type")
+    detail = document.get("detail")
+    if source != AUTOSCALING_SOURCE:
+        return Rejected("unexpected_event_source", {"source": _short(source)})
+    if not isinstance(detail, dict):
+        return Rejected("event_detail_not_object", {"detail_type": _short(detail_type)})
+    if detail.get("LifecycleTransition") == TEST_NOTIFICATION or detail.get("Event") == TEST_NOTIFICATION:
+        return Ignored("test_notification", {"asg_name": _short(detail.get("AutoScalingGroupName"))})
+    if detail_type != TERMINATE_DETAIL_TYPE:
+        return Ignored("not_a_terminate_lifecycle_action", {"detail_type": _short(detail_type)})
+    envelope_time = document.get("time")
+    when = parse_iso8601(envelope_time) if isinstance(envelope_time, str) else None
+    event_id = document.get("id") if isinstance(document.get("id"), str) else None
+    return _parse_hook_fields(detail, envelope_time=when, event_id=event_id)
+
+
+def _parse_hook_fields(fields: dict[str, Any], *, envelope_time: float | None, event_id: object) -> Parsed:
+    """The lifecycle action fields (EventBridge ``detail`` or a direct hook notification)."""
+    if fields.get("Event") == TEST_NOTIFICATION or fields.get("LifecycleTransition") == TEST_NOTIFICATION:
+        return Ignored("test_notification", {"asg_name": _short(fields.get("AutoScalingGroupName"))})
+    transition = fields.get("LifecycleTransition")
+    if not isinstance(transition, str):
+        return Rejected("missing_lifecycle_transition")
+    if transition != TERMINATING:
+        return Ignored("wrong_transition", {"transition": _short(transition)})
+
+    problems: list[str] = []
+    token = _string(fields, "LifecycleActionToken", problems, pattern=_TOKEN)
+    asg_name = _string(fields, "AutoScalingGroupName", problems)
+    hook_name = _string(fields, "LifecycleHookName", problems, pattern=_HOOK_NAME)
+    instance_id = _string(fields, "EC2InstanceId", problems, pattern=_INSTANCE_ID)
+    metadata = fields.get("NotificationMetadata")
+    if metadata is not None and not isinstance(metadata, str):
+        metadata = json.dumps(metadata)
+    origin = _location(fields, "Origin", problems)
+    destination = _location(fields, "Destination", problems)
+    if problems:
+        return Rejected("invalid_lifecycle_event", {"problems": problems})
+    return LifecycleEvent(
+        token=token,
+        asg_name=asg_name,
+        hook_name=hook_name,
+        instance_id=instance_id,
+        transition=transition,
+        notification_metadata=metadata,
+        origin=origin,
+        destination=destination,
+        event_time=envelope_time,
+        event_id=event_id if isinstance(event_id, str) else None,
+    )
+
+
+def _parse_continuation(document: dict[str, Any]) -> Parsed:
+    """A continuation message."""
+    if document.get("v") != CONTINUATION_VERSION:
+        return Rejected("unsupported_continuation_version", {"v": _short(document.get("v"))})
+    problems: list[str] = []
+    pk = _string(document, "pk", problems)
+    token = _string(document, "token", problems, pattern=_TOKEN)
+    instance_id = _string(document, "instance_id", problems, pattern=_INSTANCE_ID)
+    asg_name = _string(document, "asg_name", problems)
+    seq = document.get("seq")
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 < seq <= _MAX_SEQ:
+        problems.append("seq must be a positive integer")
+        seq = 0
+    if problems:
+        return Rejected("invalid_continuation", {"problems": problems})
+    return Continuation(pk=pk, token=token, instance_id=instance_id, asg_name=asg_name, seq=seq)
+
+
+def _string(fields: dict[str, Any], name: str, problems: list[str], pattern: re.Pattern[str] | None = None) -> str:
+    """A required, non-empty string field (checked against ``pattern`` when given)."""
+    value = fields.get(name)
+    if not isinstance(value, str) or not value.strip():
+        problems.append(f"{name} must be a non-empty string")
+        return ""
+    if len(value) > _NAME_MAX:
+        problems.append(f"{name} is too long")
+        return ""
+    if pattern is not None and not pattern.match(value):
+        problems.append(f"{name} has an unexpected format")
+        return ""
+    return value
+
+
+def _location(fields: dict[str, Any], name: str, problems: list[str]) -> str | None:
+    """An optional warm-pool location field (``Origin`` / ``Destination``).
+
+    A string outside :data:`KNOWN_LOCATIONS` is kept as it is rather than rejected: strategies
+    treat anything but ``WarmPool`` as an instance that served traffic (the safe default), and
+    dropping the event would leave the hook to time out undrained.
+    """
+    value = fields.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or len(value) > 64:
+        problems.append(f"{name} must be a short string")
+        return None
+    return value
+
+
+def _short(value: object) -> str | None:
+    """A log-safe, shortened rendering of an untrusted value."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text[:120]

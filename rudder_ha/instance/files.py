@@ -1,0 +1,39 @@
+"""What goes on a data-plane instance: the files under ``ami/`` and where each one is installed.
+
+This manifest is the single definition of the instance's software. The user data writes these
+files at boot; an image pipeline bakes the same list into an AMI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rudder_ha.paths import AMI_DIR
+
+INSTALL_DIR = "/opt/rudder-ha"
+PROVISION_SCRIPT = f"{INSTALL_DIR}/provision.sh"
+DRAIN_CHECK_PATH = "/usr/local/bin/rudder-drain-check"
+JOBSDB_ENV_FILE = "/run/rudder-ha/jobsdb.env"
+
+
+@dataclass(frozen=True)
+class InstanceFile:
+    """One file from ``ami/`` and its place and mode on the instance."""
+
+    source: str
+    destination: str
+    mode: str
+
+    def read(self) -> str:
+        """The file's content."""
+        return (AMI_DIR / self.source).read_text(encoding="utf-8")
+
+
+def instance_files() -> list[InstanceFile]:
+    """Every file of ``ami/`` the instance needs, in a stable order."""
+    files = [InstanceFile("provision.sh", PROVISION_SCRIPT, "0755")]
+    for path in sorted((AMI_DIR / "bin").iterdir()):
+        files.append(InstanceFile(f"bin/{path.name}", f"{INSTALL_DIR}/bin/{path.name}", "0755"))
+    for path in sorted([*(AMI_DIR / "systemd").glob("*.service"), *(AMI_DIR / "systemd").glob("*.timer")]):
+        files.append(InstanceFile(f"systemd/{path.name}", f"{INSTALL_DIR}/systemd/{path.name}", "0644"))
+    return files

@@ -1,0 +1,56 @@
+"""The IAM role and instance profile of a data-plane instance."""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
+from cdktf_cdktf_provider_aws.iam_instance_profile import IamInstanceProfile
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from constructs import Construct
+
+from rudder_ha.frontends.cdktf.naming import policy_json
+from rudder_ha.parts.instance_role import spec
+from rudder_ha.parts.instance_role.spec import InstanceRoleProps
+
+__all__ = ["InstanceRole", "InstanceRoleProps"]
+
+
+class InstanceRole(Construct):
+    """Session Manager access (no SSH anywhere) plus read access to exactly one secret: the workspace token."""
+
+    def __init__(self, scope: Construct, id_: str, props: InstanceRoleProps) -> None:
+        super().__init__(scope, id_)
+        partition = DataAwsPartition(self, "partition").partition
+        account = DataAwsCallerIdentity(self, "account").account_id
+        self.role = IamRole(self, "role", **spec.role_args(props.name_prefix))
+        IamRolePolicyAttachment(
+            self,
+            "ssm_core",
+            role=self.role.name,
+            policy_arn=spec.managed_policy_arn(partition, spec.SSM_CORE_POLICY),
+        )
+        self.policy = IamRolePolicy(
+            self,
+            "secrets",
+            role=self.role.id,
+            name=spec.SECRETS_POLICY_NAME,
+            policy=policy_json(spec.workspace_token_policy(props.workspace_token, partition, props.region, account)),
+        )
+        self._partition, self._account, self._region = partition, account, props.region
+        self.profile = IamInstanceProfile(self, "profile", name=spec.role_name(props.name_prefix), role=self.role.name)
+
+    def allow_jobsdb(self, parameter_name: str, admin_secret_arn: str, kms_key_arn: str) -> None:
+        """Lets the instance read where the RDS jobsdb is and its admin secret (for the fence agent)."""
+        IamRolePolicy(
+            self,
+            "jobsdb",
+            role=self.role.id,
+            name=spec.JOBSDB_POLICY_NAME,
+            policy=policy_json(
+                spec.jobsdb_connection_policy(
+                    parameter_name, admin_secret_arn, kms_key_arn, self._partition, self._region, self._account
+                )
+            ),
+        )

@@ -1,0 +1,129 @@
+"""Names and policy documents of the data-plane instance role, shared by the cdktf construct
+(:mod:`rudder_ha.parts.instance_role.cdktf`) and the Pulumi component (:mod:`rudder_ha.parts.instance_role.pulumi`).
+
+Values may be Terraform tokens (cdktf) or plain strings resolved from Pulumi outputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rudder_ha.common.policies import service_assume_role_policy
+from rudder_ha.config.model import SecretRef
+from rudder_ha.parts import Part
+
+PART = Part("instance_role", "InstanceRole")
+"""Renderers: :class:`rudder_ha.parts.instance_role.cdktf.InstanceRole` and its Pulumi twin."""
+
+ROLE_DESCRIPTION = "rudder-ha data-plane instance"
+SERVICE = "ec2.amazonaws.com"
+"""The service that assumes the role."""
+SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore"
+"""The AWS managed policy that gives Session Manager access (no SSH anywhere)."""
+SECRETS_POLICY_NAME = "read-workspace-token"
+JOBSDB_POLICY_NAME = "read-jobsdb-connection"
+
+
+@dataclass(frozen=True)
+class InstanceRoleProps:
+    """Props of ``InstanceRole`` (the cdktf construct and the Pulumi component alike)."""
+
+    name_prefix: str
+    region: str
+    workspace_token: SecretRef
+
+
+def role_name(name_prefix: str) -> str:
+    """The role's (and the instance profile's) name."""
+    return f"{name_prefix}-data-plane"
+
+
+def role_args(name_prefix: str) -> dict[str, Any]:
+    """The role's settings: name, description and the EC2 trust policy."""
+    return {
+        "name": role_name(name_prefix),
+        "description": ROLE_DESCRIPTION,
+        "assume_role_policy": service_assume_role_policy(SERVICE),
+    }
+
+
+def managed_policy_arn(partition: str, policy: str) -> str:
+    """The ARN of an AWS managed policy."""
+    return f"arn:{partition}:iam::aws:policy/{policy}"
+
+
+def ssm_parameter_arn(partition: str, region: str, account: str, parameter_name: str) -> str:
+    """The ARN of an SSM parameter whose name starts with ``/``."""
+    return f"arn:{partition}:ssm:{region}:{account}:parameter{parameter_name}"
+
+
+def workspace_token_policy(token: SecretRef, partition: str, region: str, account: str) -> dict:
+    """Read access to exactly one secret, the workspace token (and its key, through that service only)."""
+    statements: list[dict] = []
+    if token.ssm_parameter:
+        statements.append(
+            {
+                "Sid": "ReadWorkspaceToken",
+                "Effect": "Allow",
+                "Action": "ssm:GetParameter",
+                "Resource": ssm_parameter_arn(partition, region, account, token.ssm_parameter),
+            }
+        )
+    else:
+        statements.append(
+            {
+                "Sid": "ReadWorkspaceToken",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": token.secrets_manager_arn,
+            }
+        )
+    if token.kms_key_arn:
+        service = "ssm" if token.ssm_parameter else "secretsmanager"
+        statements.append(
+            {
+                "Sid": "DecryptWorkspaceToken",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": token.kms_key_arn,
+                "Condition": {"StringEquals": {"kms:ViaService": f"{service}.{region}.amazonaws.com"}},
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def jobsdb_connection_policy(
+    parameter_name: str, admin_secret_arn: str, kms_key_arn: str, partition: str, region: str, account: str
+) -> dict:
+    """Read access to where the RDS jobsdb is and to its admin secret (for the fence agent)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadJobsdbConnection",
+                "Effect": "Allow",
+                "Action": "ssm:GetParameter",
+                "Resource": ssm_parameter_arn(partition, region, account, parameter_name),
+            },
+            {
+                "Sid": "ReadJobsdbAdminSecret",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": admin_secret_arn,
+            },
+            {
+                "Sid": "DecryptJobsdbAdminSecret",  # and the connection parameter
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": kms_key_arn,
+                "Condition": {
+                    "StringEquals": {
+                        "kms:ViaService": [
+                            f"secretsmanager.{region}.amazonaws.com",
+                            f"ssm.{region}.amazonaws.com",
+                        ]
+                    }
+                },
+            },
+        ],
+    }

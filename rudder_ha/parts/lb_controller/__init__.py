@@ -1,0 +1,1 @@
+"""The AWS Load Balancer Controller of the eks topology (cdktf only)."""

@@ -1,0 +1,106 @@
+"""The public Application Load Balancer in front of the rudder-server gateway."""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_aws.lb import Lb, LbAccessLogs
+from cdktf_cdktf_provider_aws.lb_listener import (
+    LbListener,
+    LbListenerDefaultAction,
+    LbListenerDefaultActionRedirect,
+)
+from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup, LbTargetGroupHealthCheck
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
+from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
+from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
+from constructs import Construct
+
+from rudder_ha.parts.access_log_bucket.cdktf import AccessLogBucket, AccessLogBucketProps
+from rudder_ha.parts.load_balancer import spec
+from rudder_ha.parts.load_balancer.spec import DataPlaneLoadBalancerProps
+
+__all__ = ["DataPlaneLoadBalancer", "DataPlaneLoadBalancerProps"]
+
+
+class DataPlaneLoadBalancer(Construct):
+    """An internet-facing ALB: HTTPS (TLS 1.3 policy) with an HTTP->HTTPS 301, or HTTP only where a dev
+    environment asks for it; invalid header fields dropped; access logs to an encrypted bucket; and a
+    target group that health-checks ``GET /health`` on the gateway port.
+
+    Call :meth:`allow_to` once the instances' security group exists so the ALB may reach port 8080.
+    """
+
+    def __init__(self, scope: Construct, id_: str, props: DataPlaneLoadBalancerProps) -> None:
+        super().__init__(scope, id_)
+        s = props.settings
+        name = props.name_prefix
+        self.logs = AccessLogBucket(
+            self,
+            "access_logs",
+            AccessLogBucketProps(name_prefix=name, retention_days=s.access_logs_retention_days),
+        )
+        self.security_group = SecurityGroup(self, "sg", vpc_id=props.vpc_id, **spec.security_group_settings(name))
+        for rule in spec.ingress_rules(s):
+            VpcSecurityGroupIngressRule(self, rule.id, security_group_id=self.security_group.id, **rule.settings)
+        self.alb = Lb(
+            self,
+            "alb",
+            name=name,
+            subnets=list(props.public_subnet_ids),
+            security_groups=[self.security_group.id],
+            **spec.alb_settings(s),
+            access_logs=LbAccessLogs(**spec.access_logs(self.logs.bucket.id, self.logs.log_prefix)),
+            depends_on=[self.logs],
+        )
+        hc = props.health_check
+        self.target_group = LbTargetGroup(
+            self,
+            "gateway",
+            vpc_id=props.vpc_id,
+            deregistration_delay=str(hc.deregistration_delay_seconds),
+            health_check=LbTargetGroupHealthCheck(**spec.health_check(hc)),
+            **spec.target_group_settings(name),
+        )
+        forward = [LbListenerDefaultAction(type="forward", target_group_arn=self.target_group.arn)]
+        if s.http_only:
+            self.listener = LbListener(
+                self, "http", load_balancer_arn=self.alb.arn, **spec.HTTP_LISTENER, default_action=forward
+            )
+        else:
+            self.listener = LbListener(
+                self,
+                "https",
+                load_balancer_arn=self.alb.arn,
+                **spec.https_listener_settings(s),
+                default_action=forward,
+            )
+            LbListener(
+                self,
+                "http_redirect",
+                load_balancer_arn=self.alb.arn,
+                **spec.HTTP_LISTENER,
+                default_action=[
+                    LbListenerDefaultAction(
+                        type="redirect", redirect=LbListenerDefaultActionRedirect(**spec.REDIRECT_TO_HTTPS)
+                    )
+                ],
+            )
+        if s.waf_web_acl_arn:
+            Wafv2WebAclAssociation(self, "waf", resource_arn=self.alb.arn, web_acl_arn=s.waf_web_acl_arn)
+        self._http_only = s.http_only
+        self._domain = s.domain_name
+
+    def allow_to(self, target_security_group_id: str) -> None:
+        """Lets the ALB reach the gateway port on instances in ``target_security_group_id``, and nothing else."""
+        VpcSecurityGroupEgressRule(
+            self,
+            "egress_gateway",
+            security_group_id=self.security_group.id,
+            referenced_security_group_id=target_security_group_id,
+            **spec.EGRESS_RULE,
+        )
+
+    @property
+    def endpoint_url(self) -> str:
+        """The URL SDKs send events to."""
+        return spec.endpoint_url(self._http_only, self._domain or self.alb.dns_name)

@@ -1,0 +1,1 @@
+"""The Secrets Store CSI driver of the eks topology and the backend's workspace-token read (cdktf only)."""

@@ -1,1 +1,0 @@
-"""One Terraform stack (or more) per environment."""
