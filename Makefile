@@ -21,7 +21,7 @@ export BC_SKIP_MAPPING := TRUE
 
 ENV ?=
 
-.PHONY: help install postgres-server synth test lint bench deploy diff pulumi-preview pulumi-up clean
+.PHONY: help install postgres-server nftables synth test lint bench deploy diff pulumi-preview pulumi-up clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -51,6 +51,10 @@ postgres-server:
 	@if command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
 	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15; fi
 
+# nftables, so the tests load the instance's IMDS guard rules into the real kernel (Debian's package).
+nftables:
+	@command -v nft >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nftables; }
+
 install: $(BIN)/.synced
 
 synth: $(BIN)/.synced
@@ -60,18 +64,18 @@ lint: $(BIN)/.synced
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(BIN)/.synced $(CHECKOV_VENV)/.synced $(CLOUD_INIT_SCHEMA) postgres-server lint
+test: $(BIN)/.synced $(CHECKOV_VENV)/.synced $(CLOUD_INIT_SCHEMA) postgres-server nftables lint
 	CLOUD_INIT_SCHEMA=$(CLOUD_INIT_SCHEMA) RUDDER_HA_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest
 
 bench: $(BIN)/.synced
 	for script in benchmarks/*.py; do $(BIN)/python "$$script"; done
 
-node_modules/.package-lock.json: package-lock.json
-	npm ci --no-audit --no-fund
-
-deploy diff: $(BIN)/.synced node_modules/.package-lock.json
+# Deploy (or diff) one environment with Terraform itself: synthesize with Python, then terraform init and
+# apply (plan) in each of its stacks, in deployment order. TF=tofu uses OpenTofu; AUTO_APPROVE=1 skips the
+# confirmation. No Node and no cdktf CLI; `npx cdktf deploy` still works for whoever prefers it.
+deploy diff: $(BIN)/.synced
 	@test -n "$(ENV)" || { echo "usage: make $@ ENV=<environment>"; exit 2; }
-	RUDDER_HA_ENVIRONMENTS=$(ENV) npx cdktf $@ rudder-ha-$(ENV)
+	$(BIN)/python -m rudder_ha $@ $(ENV)
 
 # The Pulumi front end (same environments, Lambdas and instance bundle): needs the Pulumi CLI and AWS
 # credentials. State goes to the environment's state bucket under pulumi/ (python -m rudder_ha pulumi-backend).

@@ -27,8 +27,9 @@ require_settings() {
 }
 
 install_packages() {
-  # docker runs the data plane; postgresql15 provides psql for the on-node drain check.
-  local packages=(docker postgresql15 jq)
+  # docker runs the data plane; postgresql15 provides psql for the on-node drain check; nftables loads the
+  # rule keeping the containers off the instance metadata service (rudder-imds-guard).
+  local packages=(docker postgresql15 jq nftables)
   if rpm -q "${packages[@]}" >/dev/null 2>&1; then
     log "packages already installed (baked image)"
   else
@@ -43,7 +44,8 @@ install_files() {
   install -d -m 0755 "${STATE_DIR}" "${STATE_DIR}/backend"
   install -d -m 0700 "${STATE_DIR}/postgres"
   install -m 0755 "${INSTALL_DIR}"/bin/* /usr/local/bin/
-  install -m 0644 "${INSTALL_DIR}"/systemd/*.service "${INSTALL_DIR}"/systemd/*.timer /etc/systemd/system/
+  install -m 0644 "${INSTALL_DIR}"/systemd/*.service "${INSTALL_DIR}"/systemd/*.timer \
+    "${INSTALL_DIR}"/systemd/*.slice /etc/systemd/system/
   systemctl daemon-reload
 }
 
@@ -88,7 +90,9 @@ enable_services() {
     log "units installed; they are enabled at boot"
     return 0
   fi
-  local units=(rudder-transformer.service rudder-backend.service)
+  # First the rule that keeps the containers (all in rudder.slice) off the instance metadata service, so no
+  # container ever runs without it; each container unit checks it again before it starts.
+  local units=(rudder-imds-guard.service rudder-transformer.service rudder-backend.service)
   if [[ "${RUDDER_JOBSDB_MODE}" == "instance" ]]; then
     local_jobsdb_password
     units=(rudder-postgres.service "${units[@]}")

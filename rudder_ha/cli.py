@@ -1,5 +1,6 @@
-"""Command line: ``validate`` environment files, ``synth`` their stacks, print a failover timeline (``rto``)
-and where a Pulumi stack keeps its state (``pulumi-backend``).
+"""Command line: ``validate`` environment files, ``synth`` their stacks, ``deploy`` or ``diff`` one environment
+with Terraform, print a failover timeline (``rto``) and where a Pulumi stack keeps its state
+(``pulumi-backend``).
 
 Every command validates first and imports cdktf only once the configuration is known to be good,
 so a bad file is refused in well under a second, with no traceback and nothing written.
@@ -21,22 +22,31 @@ from rudder_ha.config import (
     load_environments,
     shipped_environment_files,
 )
-from rudder_ha.config.loader import ENVIRONMENTS_DIR
+from rudder_ha.config.loader import ENVIRONMENTS_DIR, cross_file_problems
 
 DEFAULT_OUTDIR = "cdktf.out"
 
 
 def _validate(args: argparse.Namespace) -> int:
-    ok = True
-    for name in args.files:
+    """Each file on its own, then the files together (names and state keys must not be shared); one line
+    per file that is OK, one per problem otherwise."""
+    results: list[tuple[str, EnvironmentConfig | None, list[Problem]]] = []
+    for name in dict.fromkeys(args.files):  # a file named twice is one file
         try:
             (config,) = load_environments([name])
         except ConfigError as exc:
-            ok = False
-            for problem in exc.problems:
-                print(problem)
+            results.append((name, None, exc.problems))
         else:
+            results.append((name, config, []))
+    shared = cross_file_problems(config for _, config, _ in results if config is not None)
+    ok = not shared
+    for name, config, problems in results:
+        mine = problems or [p for p in shared if config is not None and p.file == config.source]
+        for problem in mine:
+            print(problem)
+        if config is not None and not mine:
             print(f"{name}: OK: {config.summary()}")
+        ok = ok and not problems
     return 0 if ok else 1
 
 
@@ -119,6 +129,15 @@ def _pulumi_backend(args: argparse.Namespace) -> int:
     return 0
 
 
+def _deploy(args: argparse.Namespace) -> int:
+    config = _one_environment(args)
+    if config is None:
+        return 1
+    from rudder_ha.deploy.command import deploy_environment
+
+    return deploy_environment(config, args.command, Path(args.outdir))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m rudder_ha`` argument parser."""
     parser = argparse.ArgumentParser(prog="python -m rudder_ha", description=__doc__.splitlines()[0])
@@ -139,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
     backend.add_argument("environment", metavar="ENV")
     backend.add_argument("--environments-dir", default=str(ENVIRONMENTS_DIR), help="where the *.yaml files are")
     backend.set_defaults(run=_pulumi_backend)
+    for action, text in (("deploy", "terraform init + apply"), ("diff", "terraform init + plan")):
+        command = sub.add_parser(
+            action, help=f"synthesize ENV, then {text} in each of its stacks in order (TF=tofu for OpenTofu)"
+        )
+        command.add_argument("environment", metavar="ENV")
+        command.add_argument("--outdir", default=os.environ.get("CDKTF_OUTDIR", DEFAULT_OUTDIR))
+        command.add_argument("--environments-dir", default=str(ENVIRONMENTS_DIR), help="where the *.yaml files are")
+        command.set_defaults(run=_deploy)
     return parser
 
 

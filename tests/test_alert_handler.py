@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -178,8 +179,12 @@ def stack(
             "ENVIRONMENT": "test",
             "PROJECT": "rudder-ha",
             "PAGERDUTY_EVENTS_URL": f"{pd.url}/v2/enqueue",
-            "DELIVERY_TIMEOUT_SECONDS": "0.25",
+            # Generous: a loaded machine must not turn a healthy local receiver into a timeout. The tests
+            # about timeouts set a short one themselves (short_requests).
+            "DELIVERY_TIMEOUT_SECONDS": "30",
             "DELIVERY_MAX_ATTEMPTS": "3",
+            # The local receivers listen on loopback over plain HTTP: this test says so explicitly.
+            "ALERT_ROUTER_TEST_ALLOW_LOOPBACK": "1",
         }.items():
             monkeypatch.setenv(name, value)
         redeploy()
@@ -356,18 +361,30 @@ def test_429_waits_at_least_retry_after(deployed: Deployment) -> None:
     assert deployed.sleeps == [2.0]
 
 
+SHORT_REQUEST_SECONDS = "1.0"
+"""The per-request timeout of the tests about timeouts: shorter than every hang and trickle below."""
+
+
+def short_requests(deployed: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Redeploys the router with a per-request timeout of ``SHORT_REQUEST_SECONDS``."""
+    monkeypatch.setenv("DELIVERY_TIMEOUT_SECONDS", SHORT_REQUEST_SECONDS)
+    deployed.redeploy()
+
+
 def test_timeout_is_retried_and_does_not_block_the_other_receivers(
-    deployed: Deployment, caplog: pytest.LogCaptureFixture
+    deployed: Deployment, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    deployed.vo.set_default(Reply.hang(2.0))
+    short_requests(deployed, monkeypatch)
+    deployed.vo.set_default(Reply.hang(30.0))
     summary = deployed.invoke(alarm())
     assert summary == {"records": 1, "alerts": 1, "dropped": 0, "failed": 0, "partially_failed": 1}
     assert len(deployed.vo.requests) == 3  # DELIVERY_MAX_ATTEMPTS
     assert len(deployed.pd.requests) == len(deployed.slack.requests) == 1
     # PagerDuty and Slack were served while Splunk On-Call's first request was still hanging.
-    first_hang = deployed.vo.requests[0].received_at
-    assert deployed.pd.requests[0].received_at < first_hang + 0.25
-    assert deployed.slack.requests[0].received_at < first_hang + 0.25
+    # (the second attempt starts only once the first has timed out)
+    first_retry = deployed.vo.requests[1].received_at
+    assert deployed.pd.requests[0].received_at < first_retry
+    assert deployed.slack.requests[0].received_at < first_retry
     failures = [e for e in router_events(caplog) if e["event"] == "delivery_failed"]
     assert [(e["receiver"], e["error"], e["attempts"]) for e in failures] == [("victorops", "timeout", 3)]
     assert [r.levelno for r in caplog.records if "delivery_failed" in r.getMessage()] == [logging.ERROR]
@@ -421,6 +438,146 @@ def test_lambda_deadline_caps_the_attempts(deployed: Deployment) -> None:
     deployed.invoke(alarm(), remaining_ms=1_300)
     assert len(deployed.pd.requests) == 1
     assert deployed.sleeps == []
+
+
+# -- one deadline per delivery, enforced on slow-trickle receivers ---------------------------------------------
+
+TRICKLE_SECONDS = 30.0
+"""How long a trickling receiver keeps sending: far longer than any delivery deadline below (about 1 s), so a
+call that returns while it still trickles was cut by its deadline, not by the trickle ending."""
+
+
+@pytest.mark.parametrize("phase", ["headers", "body"])
+def test_a_trickling_receiver_is_held_to_the_delivery_deadline(
+    deployed: Deployment, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, phase: str
+) -> None:
+    """One byte every 0.05 s beats a per-read timeout forever; the request's own deadline does not."""
+    short_requests(deployed, monkeypatch)
+    deployed.vo.set_default(Reply.trickling(TRICKLE_SECONDS, phase))
+    summary = deployed.invoke(alarm())
+    assert deployed.vo.trickles_completed == 0, "the call waited out Splunk On-Call's whole trickle"
+    assert len(deployed.pd.requests) == len(deployed.slack.requests) == 1
+    failures = [e for e in router_events(caplog) if e["event"] == "delivery_failed"]
+    if phase == "headers":  # no status by the deadline: every attempt times out
+        assert summary["partially_failed"] == 1
+        assert len(deployed.vo.requests) == 3
+        assert [(e["receiver"], e["error"], e["attempts"]) for e in failures] == [("victorops", "timeout", 3)]
+    else:  # the status arrived in time: that is the answer, the rest of the body is not waited for
+        assert summary["partially_failed"] == 0 and failures == []
+        assert len(deployed.vo.requests) == 1
+
+
+def test_the_receiver_budget_bounds_a_delivery_whatever_the_request_timeout(
+    deployed: Deployment, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """DELIVERY_BUDGET_SECONDS caps all attempts together, even under a long per-request timeout."""
+    monkeypatch.setenv("DELIVERY_TIMEOUT_SECONDS", "25")
+    monkeypatch.setenv("DELIVERY_BUDGET_SECONDS", "0.5")
+    deployed.redeploy()
+    deployed.slack.set_default(Reply.trickling(TRICKLE_SECONDS))
+    summary = deployed.invoke(alarm())
+    assert deployed.slack.trickles_completed == 0, "the call waited for Slack's whole trickle, not the receiver budget"
+    assert summary["partially_failed"] == 1
+    (failure,) = [e for e in router_events(caplog) if e["event"] == "delivery_failed"]
+    assert (failure["receiver"], failure["error"], failure["attempts"]) == ("slack", "timeout", 1)
+
+
+# -- HTTPS to allowlisted hosts only; loopback only when a test says so ------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_the_deployed_configuration_refuses_loopback_receivers(
+    deployed: Deployment,
+    lam: SimpleNamespace,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    scheme: str,
+) -> None:
+    """Without the test-only switch (as deployed), loopback URLs are refused unsent, each with an error line."""
+    monkeypatch.delenv("ALERT_ROUTER_TEST_ALLOW_LOOPBACK")
+    if scheme == "https":
+        ssm = boto3.client("ssm")
+        for env_name, url in (
+            ("VICTOROPS_URL_PARAMETER", deployed.vo_url),
+            ("SLACK_WEBHOOK_URL_PARAMETER", deployed.slack_url),
+        ):
+            ssm.put_parameter(
+                Name=PARAMETERS[env_name], Value=url.replace("http://", "https://"), Overwrite=True, Type="SecureString"
+            )
+        monkeypatch.setenv("PAGERDUTY_EVENTS_URL", f"{deployed.pd.url.replace('http://', 'https://')}/v2/enqueue")
+    deployed.redeploy()
+    with pytest.raises(lam.errors.AlertDeliveryError):
+        deployed.invoke(alarm())
+    assert deployed.pd.requests == deployed.vo.requests == deployed.slack.requests == []
+    refused = [e for e in router_events(caplog) if e["event"] == "delivery_refused"]
+    assert sorted(e["receiver"] for e in refused) == ["pagerduty", "slack", "victorops"]
+    for line in refused:
+        assert line["level"] == "ERROR" and line["host"] == "127.0.0.1"
+        assert "loopback" in line["reason"] and "nothing was sent" in line["note"]
+    assert "test_only_loopback_receivers_allowed" not in {e["event"] for e in router_events(caplog)}
+
+
+def test_a_host_outside_the_receivers_allowlist_is_refused_before_any_lookup(
+    deployed: Deployment, lam: SimpleNamespace, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Even with the test switch (which opens loopback only): another receiver's host, a look-alike host and
+    plain HTTP to the right host are refused, and no name is even looked up."""
+    lookups: list[str] = []
+    real_getaddrinfo = socket.getaddrinfo
+
+    def resolver(host: Any, *args: Any, **kwargs: Any) -> Any:
+        lookups.append(str(host))
+        if host != "127.0.0.1":
+            raise socket.gaierror(socket.EAI_NONAME, "no name lookups in this test")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    ssm = boto3.client("ssm")
+    slack_path = f"/services/T0TEST/B0TEST/{SLACK_SECRET}"
+    ssm.put_parameter(
+        Name=PARAMETERS["VICTOROPS_URL_PARAMETER"],
+        Value=f"https://hooks.slack.com{slack_path}",
+        Overwrite=True,
+        Type="SecureString",
+    )
+    ssm.put_parameter(
+        Name=PARAMETERS["SLACK_WEBHOOK_URL_PARAMETER"],
+        Value=f"https://hooks.slack.com.attacker.example{slack_path}",
+        Overwrite=True,
+        Type="SecureString",
+    )
+    monkeypatch.setenv("PAGERDUTY_EVENTS_URL", "http://events.pagerduty.com/v2/enqueue")
+    deployed.redeploy()
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    with pytest.raises(lam.errors.AlertDeliveryError):
+        deployed.invoke(alarm())
+    assert lookups == []
+    refused = {e["receiver"]: e for e in router_events(caplog) if e["event"] == "delivery_refused"}
+    assert (refused["pagerduty"]["host"], refused["pagerduty"]["reason"]) == (
+        "events.pagerduty.com",
+        "receiver URL must use https",
+    )
+    assert refused["victorops"]["host"] == "hooks.slack.com"
+    assert refused["victorops"]["allowed_hosts"] == ["alert.victorops.com"]
+    assert refused["slack"]["host"] == "hooks.slack.com.attacker.example"
+    assert refused["slack"]["allowed_hosts"] == ["hooks.slack.com"]
+    for name in ("victorops", "slack"):
+        assert "not on this receiver's allowlist" in refused[name]["reason"]
+    assert SLACK_SECRET not in caplog.text
+
+
+def test_the_test_switch_is_ignored_inside_the_lambda_runtime(
+    deployed: Deployment, lam: SimpleNamespace, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Set by mistake in a deployed function, the switch opens nothing: the Runtime API listens on loopback."""
+    monkeypatch.setenv("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")
+    deployed.redeploy()
+    with pytest.raises(lam.errors.AlertDeliveryError):
+        deployed.invoke(alarm())
+    assert deployed.pd.requests == deployed.vo.requests == deployed.slack.requests == []
+    events = router_events(caplog)
+    (ignored,) = [e for e in events if e["event"] == "test_switch_ignored"]
+    assert ignored["level"] == "ERROR" and ignored["switch"] == "ALERT_ROUTER_TEST_ALLOW_LOOPBACK"
+    assert len([e for e in events if e["event"] == "delivery_refused"]) == 3
 
 
 def test_unreadable_secret_fails_only_its_receiver(deployed: Deployment, caplog: pytest.LogCaptureFixture) -> None:

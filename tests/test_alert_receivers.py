@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.http_receivers import LocalReceiver
 from tests.support.lambda_loader import loaded_lambda
 
 MODULES = {
@@ -178,10 +181,120 @@ def test_only_https_or_loopback_http_urls_are_used(ar: SimpleNamespace, url: str
 
 
 def test_loopback_http_is_allowed(ar: SimpleNamespace) -> None:
+    """Only when a test says so (``allow_loopback``, set by the test-only switch)."""
     for url in ("http://127.0.0.1:8080/x", "http://localhost/x", "http://[::1]:1/x", "https://events.pagerduty.com/"):
-        ar.http.check_url(url)
+        ar.http.check_url(url, allow_loopback=True)
 
 
+ALLOWED_URLS = [
+    ("pagerduty", "https://events.pagerduty.com/v2/enqueue"),
+    ("pagerduty", "https://events.eu.pagerduty.com/v2/enqueue"),
+    ("victorops", "https://alert.victorops.com/integrations/generic/20131114/alert/key/route"),
+    ("slack", "https://hooks.slack.com/services/T0/B0/X0"),
+    ("slack", "https://HOOKS.slack.com.:443/services/T0/B0/X0"),
+]
+REFUSED_URLS = [
+    ("slack", "https://hooks.slack.com.attacker.example/services/T0/B0/X0", "not on this receiver's allowlist"),
+    ("slack", "https://attacker.example/?next=https://hooks.slack.com/", "not on this receiver's allowlist"),
+    ("victorops", "https://hooks.slack.com/services/T0/B0/X0", "not on this receiver's allowlist"),
+    ("pagerduty", "https://alert.victorops.com/v2/enqueue", "not on this receiver's allowlist"),
+    ("slack", "https://user:pass@hooks.slack.com/services/T0/B0/X0", "credentials"),
+    ("pagerduty", "http://events.pagerduty.com/v2/enqueue", "must use https"),
+    ("pagerduty", "https://events.pagerduty.com:8443/v2/enqueue", "port 443"),
+    ("slack", "https://127.0.0.1/services/T0/B0/X0", "loopback"),
+    ("slack", "http://127.0.0.1:9001/2018-06-01/runtime/invocation/next", "loopback"),
+    ("slack", "https://localhost/x", "loopback"),
+    ("slack", "https://[::1]/x", "loopback"),
+    ("slack", "https://[::ffff:127.0.0.1]/x", "loopback"),
+    ("slack", "https://0.0.0.0/x", "loopback"),
+    ("slack", "https://169.254.169.254/latest/meta-data/", "link-local"),
+]
+
+
+def receiver_hosts(ar: SimpleNamespace, name: str) -> frozenset[str]:
+    return {"pagerduty": ar.pagerduty.PagerDutyReceiver, "victorops": ar.victorops.VictorOpsReceiver}.get(
+        name, ar.slack.SlackReceiver
+    ).allowed_hosts
+
+
+@pytest.mark.parametrize(("receiver", "url"), ALLOWED_URLS)
+def test_receiver_urls_on_the_allowlist_are_accepted(ar: SimpleNamespace, receiver: str, url: str) -> None:
+    target = ar.http.check_url(url, receiver_hosts(ar, receiver))
+    assert (target.scheme, target.port, target.loopback) == ("https", 443, False)
+
+
+@pytest.mark.parametrize(("receiver", "url", "why"), REFUSED_URLS)
+def test_anything_else_is_refused_without_the_test_switch(
+    ar: SimpleNamespace, receiver: str, url: str, why: str
+) -> None:
+    """HTTPS to a host of this receiver's allowlist only: plain HTTP, loopback, other hosts are refused."""
+    with pytest.raises(ar.http.InvalidUrlError, match=why):
+        ar.http.check_url(url, receiver_hosts(ar, receiver))
+
+
+def test_the_test_switch_opens_loopback_only(ar: SimpleNamespace) -> None:
+    slack = ar.slack.SlackReceiver.allowed_hosts
+    assert ar.http.check_url("http://127.0.0.1:8080/x", slack, allow_loopback=True).loopback
+    for url, why in (("http://hooks.slack.com/x", "https"), ("https://attacker.example/x", "allowlist")):
+        with pytest.raises(ar.http.InvalidUrlError, match=why):
+            ar.http.check_url(url, slack, allow_loopback=True)
+
+
+def test_refused_urls_send_nothing_not_even_a_lookup(ar: SimpleNamespace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refused before any name lookup or connection; a name resolving to loopback is refused before connecting."""
+    lookups: list[str] = []
+    with LocalReceiver() as local:
+        port = int(local.url.rsplit(":", 1)[1])
+
+        def resolver(host: str, *args: Any, **kwargs: Any) -> list[Any]:
+            lookups.append(host)
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+        monkeypatch.setattr(socket, "getaddrinfo", resolver)
+        slack = ar.slack.SlackReceiver.allowed_hosts
+        for url in ("https://attacker.example/x", "http://hooks.slack.com/x", f"http://127.0.0.1:{port}/x"):
+            with pytest.raises(ar.http.InvalidUrlError):
+                ar.http.post_json(url, {"a": 1}, 1.0, allowed_hosts=slack)
+        assert lookups == []
+        with pytest.raises(ar.http.InvalidUrlError, match="resolves to a loopback"):
+            ar.http.post_json("https://hooks.slack.com/services/x", {"a": 1}, 1.0, allowed_hosts=slack)
+        assert lookups == ["hooks.slack.com"]
+        assert local.requests == []
+
+
+def test_answers_are_read_whole_chunked_or_after_interim_ones(ar: SimpleNamespace) -> None:
+    """The status comes after any 1xx; chunked bodies are decoded; the body is capped."""
+    answers = {
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 429 Too Many Requests\r\nRetry-After: 3\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n4\r\nslow\r\n5;x=y\r\n down\r\n0\r\n\r\n": (429, "slow down"),
+        b"HTTP/1.0 202 Accepted\r\nContent-Length: 2\r\n\r\nokEXTRA": (202, "ok"),
+        b"HTTP/1.1 200 OK\r\n\r\n" + b"x" * 10_000: (200, "x" * 4096),
+    }
+    for raw, (status, body) in answers.items():
+        client, server = socket.socketpair()
+        with client, server:
+            server.sendall(raw)
+            server.shutdown(socket.SHUT_WR)
+            response = ar.http._read_response(client, ar.http._Clock(5.0, time.monotonic))
+        assert (response.status, response.body) == (status, body)
+    assert response.headers == {}
+    client, server = socket.socketpair()
+    with client, server:
+        server.sendall(b"SSH-2.0-OpenSSH\r\n\r\n")
+        with pytest.raises(ar.http.TransportError, match="malformed"):
+            ar.http._read_response(client, ar.http._Clock(5.0, time.monotonic))
+
+
+def test_a_delivery_deadline_is_the_earlier_of_the_invocation_and_the_budget(ar: SimpleNamespace) -> None:
+    clock = FakeClock()
+    invocation = ar.retry.Deadline(30.0, clock)
+    assert invocation.within(5.0).remaining() == 5.0
+    assert invocation.within(60.0).remaining() == 30.0
+    clock.now += 28
+    assert invocation.within(5.0).remaining() == 2.0
+
+
+@settings(deadline=None)
 @given(attempt=st.integers(min_value=1, max_value=12), jitter=st.floats(min_value=0.0, max_value=1.0))
 def test_backoff_is_exponential_with_bounded_jitter(ar: SimpleNamespace, attempt: int, jitter: float) -> None:
     policy = ar.retry.RetryPolicy(base_delay=0.5, max_delay=8.0)

@@ -5,13 +5,16 @@ server (tests/support/crash_standin.py) records the environment it was started w
 demand; ``Supervisor`` plays systemd's Restart=always loop for rudder-backend.service: ExecStartPre
 ``prepare``, the server with mode.env's variables (docker run --env-file), and on its exit ExecStopPost
 ``record-exit`` with SERVICE_RESULT/EXIT_CODE/EXIT_STATUS set the way systemd sets them. The clock is
-injected (RUDDER_CRASH_GUARD_NOW) so windows of minutes take milliseconds.
+injected (RUDDER_CRASH_GUARD_NOW) so windows of minutes take milliseconds. Whether a start crashed or
+keeps running is read from the stand-in (it exits, or it reports that it serves), never from how
+long it has been up: no test depends on the machine's speed.
 """
 
 from __future__ import annotations
 
 import ast
 import http.server
+import itertools
 import json
 import os
 import shutil
@@ -19,6 +22,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +43,8 @@ _PY39 = sorted(Path.home().glob(".pyenv/versions/3.9*/bin/python3.9"))
 GUARD_PYTHON = str(_PY39[-1]) if _PY39 else sys.executable
 GATEWAY_ONLY = {"RSERVER_ENABLE_PROCESSOR": "false", "RSERVER_ENABLE_ROUTER": "false"}
 T0 = 1_700_000_000.0
+HANG = 120.0  # bound of every wait: it trips only when something is stuck, never because the machine is slow
+_STARTS = itertools.count(1)
 
 RECORDER = r"""#!/bin/sh
 # Records its argv as one tab-separated line; as systemctl, lists the jobs in $FAKE_JOBS.
@@ -75,7 +81,7 @@ class Box:
             env={**self.env, **extra, **env},
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=HANG,
             check=False,
         )
 
@@ -132,6 +138,7 @@ class Supervisor:
         self.control = box.root / "standin-control"
         self.control.write_text(behaviour)
         self.server: subprocess.Popen[bytes] | None = None
+        self.serving = box.root / "standin-serving"  # per start: see start()
 
     def starts(self) -> list[dict[str, str]]:
         return [json.loads(line) for line in self.record.read_text().splitlines()] if self.record.exists() else []
@@ -140,18 +147,26 @@ class Supervisor:
         prepare = self.box.guard("prepare", now=now)
         assert prepare.returncode == 0, prepare.stderr
         mode = dict(line.split("=", 1) for line in self.box.mode_env.read_text().splitlines() if line)
+        self.serving = self.box.root / f"standin-serving-{next(_STARTS)}"
         env = {"PATH": os.environ["PATH"], "STANDIN_RECORD": str(self.record), "STANDIN_CONTROL": str(self.control)}
+        env["STANDIN_SERVING"] = str(self.serving)
         self.server = subprocess.Popen([sys.executable, str(STANDIN)], env={**env, **mode})
         return self.server
 
+    def outcome(self, server: subprocess.Popen[bytes]) -> int | None:
+        """Waits until the server has exited (its return code) or serves (None), however slowly it starts."""
+        deadline = time.monotonic() + HANG
+        while (returncode := server.poll()) is None and not self.serving.exists():
+            assert time.monotonic() < deadline, "the stand-in server neither exited nor started serving"
+            time.sleep(0.01)
+        return returncode
+
     def loop(self, start_at: float, step: float, max_starts: int) -> float:
-        """Starts the server until it keeps running (up 0.5 s) or max_starts; returns the clock."""
+        """Starts the server until it keeps running (serves) or max_starts; returns the clock."""
         now = start_at
         for _ in range(max_starts):
-            server = self.start(now)
-            try:
-                returncode = server.wait(timeout=0.5)
-            except subprocess.TimeoutExpired:
+            returncode = self.outcome(self.start(now))
+            if returncode is None:
                 return now
             self.box.record_exit(now, *systemd_exit(returncode))
             now += step
@@ -161,7 +176,7 @@ class Supervisor:
         """systemctl stop: ExecStop (docker stop: SIGTERM, the container exits 143), then ExecStopPost."""
         assert self.server is not None and self.server.poll() is None
         self.server.send_signal(signal.SIGTERM)
-        returncode = self.server.wait(timeout=10)
+        returncode = self.server.wait(timeout=HANG)
         assert returncode == 143
         return self.box.record_exit(now, *systemd_exit(returncode))
 

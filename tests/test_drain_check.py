@@ -422,17 +422,31 @@ def test_locked_table_times_out_as_unknown(
     conn: Any,
     jobsdb: ConnectionParams,  # noqa: F811
     run_check: RunCheck,
+    psql_binary: str,
+    tmp_path: Path,
 ) -> None:
     gw = jdb.create_dataset(conn, "gw", 1)
     jdb.add_status(conn, gw, jdb.insert_job(conn, gw), "succeeded")
+    sent = tmp_path / "psql-script.sql"
+    wrapper = tmp_path / "bin" / "psql"
+    wrapper.parent.mkdir()
+    wrapper.write_text(
+        f"#!/bin/sh\nprintf '%s' \"$PGCONNECT_TIMEOUT\" > '{sent}.connect'\ncat > '{sent}'\n"
+        f"exec '{psql_binary}' \"$@\" < '{sent}'\n"
+    )
+    wrapper.chmod(0o755)
     with jobsdb.connect(autocommit=False) as locker:
         locker.execute("LOCK TABLE gw_jobs_1 IN ACCESS EXCLUSIVE MODE")
-        run = run_check("--timeout", "1", db=jobsdb)
+        run = run_check("--timeout", "1", db=jobsdb, path=os.pathsep.join([str(wrapper.parent), os.defpath]))
         locker.rollback()
 
+    # The lock was held until the check had answered, so only a timeout could end its wait: the one it
+    # gave the server, 1 s (the default is 20 s), not its own kill of psql ("did not finish ... killed").
     assert run.code == EXIT_UNAVAILABLE
     assert "timeout" in run.data["error"]
-    assert run.seconds < 15
+    script = sent.read_text()
+    assert "SET LOCAL statement_timeout = 1000;" in script and "SET LOCAL lock_timeout = 1000;" in script
+    assert Path(f"{sent}.connect").read_text() == "2"  # libpq's smallest connect timeout
 
 
 def test_unreadable_table_is_unknown(

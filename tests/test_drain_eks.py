@@ -87,7 +87,7 @@ class Drain:
             lambda: sts, cluster_name or api.cluster_name, clock, refresh_after_seconds=refresh_after
         )
         endpoint = k8s.StaticEndpoint(k8s.ClusterEndpoint(api.endpoint, ca_pem or api.ca_pem))
-        self.client = k8s.K8sClient(endpoint, self.tokens, timeout_seconds=5, page_size=page_size)
+        self.client = k8s.K8sClient(endpoint, self.tokens, timeout_seconds=60, page_size=page_size)
 
         def presence(target: DrainTarget) -> Presence:
             if instance_present():
@@ -148,7 +148,7 @@ def raw_get(api: K8sApiEmulation, path: str, token: str | None) -> int:
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
     request = urllib.request.Request(api.endpoint + path, headers=headers)
     try:
-        with urllib.request.urlopen(request, context=context, timeout=5) as response:
+        with urllib.request.urlopen(request, context=context, timeout=60) as response:
             return int(response.status)
     except urllib.error.HTTPError as exc:
         return int(exc.code)
@@ -748,6 +748,7 @@ def test_runtime_selects_the_strategy_from_drain_strategy(api: K8sApiEmulation) 
         "DRAIN_CHECK_DOCUMENT": "d",
         "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:a",
         "ENVIRONMENT": "test",
+        "DRAIN_ASG_NAMES": "eks-nodes-a,eks-nodes-b",
     }
     eks_env = {
         **base,
@@ -776,6 +777,7 @@ def test_an_eks_drain_needs_no_check_document() -> None:
         "DRAIN_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/q",
         "ALERT_TOPIC_ARN": "arn:aws:sns:eu-west-1:1:t",
         "ENVIRONMENT": "prod-eks",
+        "DRAIN_ASG_NAMES": "eks-nodes-a",
     }
     assert drain_config.DrainConfig.from_env({**base, "DRAIN_STRATEGY": "eks"}).check_document == ""
     with pytest.raises(drain_config.ConfigError, match="DRAIN_CHECK_DOCUMENT"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -135,3 +137,22 @@ def test_queue_delay_visibility_and_dead_letters(emu: ae.AwsEmulation) -> None:
     assert [m.receive_count for m in emu.queue.receive(10)] == [2]
     emu.clock.advance(60)
     assert emu.queue.receive(10) == [] and [m.body for m in emu.queue.dead_letters] == ["later"]
+
+
+def test_lambda_records_have_the_published_sqs_record_shape(emu: ae.AwsEmulation) -> None:
+    """Every record the driver hands the Lambda has the fields of AWS's published SQS event record."""
+    plane = ae.provision_data_plane(emu)
+    body = '{"note": "d\u00e9j\u00e0 vu"}'
+    emu.queue.send(body)
+    (received,) = emu.queue.receive(1)
+    record = ae.LambdaDriver(emu, lambda event, context: {}).sqs_record(received)
+    template = ae.sqs_record_template()
+    assert set(record) == set(template) and set(record["attributes"]) == set(template["attributes"])
+    assert record["body"] == body and record["messageId"] == received.message_id
+    assert record["md5OfBody"] == hashlib.md5(body.encode("utf-8")).hexdigest()
+    assert (record["eventSource"], record["eventSourceARN"], record["awsRegion"]) == (
+        "aws:sqs",
+        plane.queue_arn,
+        ae.REGION,
+    )
+    assert record["attributes"]["ApproximateReceiveCount"] == "1"

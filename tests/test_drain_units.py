@@ -154,11 +154,77 @@ def test_continuation_round_trip() -> None:
     assert drain_messages.parse_body(message.to_body()) == message
 
 
+@settings(deadline=None)
 @given(st.one_of(st.text(max_size=200), st.binary(max_size=50), st.integers(), st.none()))
 def test_parse_never_raises(body: Any) -> None:
     """Arbitrary input is classified, never raised."""
     parsed = drain_messages.parse_body(body)
     assert isinstance(parsed, drain_messages.Ignored | drain_messages.Rejected | drain_messages.LifecycleEvent)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (eventbridge(detail(Deep=json.loads("[" * 33 + "]" * 33))), "body_too_deep"),
+        ("[" * 5000 + "]" * 5000, "body_too_deep"),
+        ('{"detail": ' * 3000 + "1" + "}" * 3000, "body_too_deep"),
+        (eventbridge(detail(NotificationMetadata="x" * 300_000)), "body_too_large"),
+        (eventbridge(detail(NotificationMetadata="\u00e9" * 140_000)), "body_too_large"),
+        (eventbridge(detail(NotificationMetadata="bad \udc80 text")), "body_not_utf8"),
+        (eventbridge(detail()).replace(INSTANCE, INSTANCE + "\ud800"), "body_not_utf8"),
+    ],
+    ids=["33 deep", "5000 deep array", "3000 deep objects", "300 kB", "280 kB of 2-byte text", "escaped", "raw"],
+)
+def test_bodies_are_bounded_before_parsing(body: str, reason: str) -> None:
+    """Too deep (RecursionError in json), too large, or not valid Unicode: rejected, never raised."""
+    parsed = drain_messages.parse_body(body)
+    assert isinstance(parsed, drain_messages.Rejected)
+    assert parsed.reason == reason
+
+
+def test_brackets_inside_strings_do_not_count_as_depth() -> None:
+    """The depth bound looks at the JSON structure only."""
+    parsed = drain_messages.parse_body(eventbridge(detail(NotificationMetadata='[{"\\"' * 500)))
+    assert isinstance(parsed, drain_messages.LifecycleEvent)
+
+
+@settings(max_examples=50, deadline=None)
+@given(depth=st.integers(min_value=1, max_value=20_000), opener=st.sampled_from(["[", '{"a":']))
+def test_parse_never_raises_on_any_nesting(depth: int, opener: str) -> None:
+    """Any nesting depth is classified (rejected beyond the bound), never a RecursionError."""
+    closer = "]" if opener == "[" else "}"
+    parsed = drain_messages.parse_body(opener * depth + "1" + closer * depth)
+    assert isinstance(parsed, drain_messages.Rejected)
+    assert (parsed.reason == "body_too_deep") == (depth > drain_messages.MAX_JSON_DEPTH)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "truncated"),
+    [
+        ("a" * 4096, False),
+        ("a" * 4097, True),
+        ("\u00e9" * 2048, False),  # 4096 bytes
+        ("a" + "\u00e9" * 2048, True),  # 4097 bytes: the cut may not split a character
+        ("\U0001f600" * 5000, True),
+        ({"nested": ["x" * 5000]}, True),
+    ],
+    ids=["4096 bytes", "4097 bytes", "4096 bytes of 2-byte text", "4097 bytes of 2-byte text", "emoji", "json"],
+)
+def test_notification_metadata_is_capped_at_4_kib(metadata: Any, truncated: bool) -> None:
+    """Kept whole up to 4096 UTF-8 bytes; beyond, truncated at a character boundary with a marker."""
+    parsed = drain_messages.parse_body(eventbridge(detail(NotificationMetadata=metadata)))
+    assert isinstance(parsed, drain_messages.LifecycleEvent)
+    stored = parsed.notification_metadata
+    encoded = stored.encode("utf-8")  # valid UTF-8: no split character
+    assert len(encoded) <= drain_messages.MAX_METADATA_BYTES
+    original = metadata if isinstance(metadata, str) else json.dumps(metadata)
+    if truncated:
+        size = len(original.encode("utf-8"))
+        assert parsed.metadata_original_bytes == size
+        assert stored.endswith(f" [truncated from {size} bytes]")
+        assert original.startswith(stored[: -len(f" [truncated from {size} bytes]")])
+    else:
+        assert stored == original and parsed.metadata_original_bytes is None
 
 
 # -- check interpretation -----------------------------------------------------------------------
@@ -291,6 +357,7 @@ BASE_ENV = {
     "DRAIN_CHECK_DOCUMENT": "doc",
     "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:1:topic",
     "ENVIRONMENT": "prod",
+    "DRAIN_ASG_NAMES": "rudder-ha-prod-data-plane",
 }
 
 
@@ -303,6 +370,21 @@ def test_config_defaults_and_overrides() -> None:
         {**BASE_ENV, "POLL_INTERVAL_SECONDS": "900", "ABANDON_AFTER_DEADLINE": "True", "DRAIN_DEADLINE_SECONDS": "60"}
     )
     assert (custom.poll_interval_seconds, custom.abandon_after_deadline, custom.deadline_seconds) == (900, True, 60)
+
+
+def test_config_names_the_groups_it_drains() -> None:
+    """DRAIN_ASG_NAMES: required, comma-separated, blanks ignored."""
+    assert drain_config.DrainConfig.from_env(BASE_ENV).asg_names == frozenset({"rudder-ha-prod-data-plane"})
+    several = drain_config.DrainConfig.from_env({**BASE_ENV, "DRAIN_ASG_NAMES": " eks-a , eks-b,,eks-c ,"})
+    assert several.asg_names == frozenset({"eks-a", "eks-b", "eks-c"})
+    for missing in (
+        {k: v for k, v in BASE_ENV.items() if k != "DRAIN_ASG_NAMES"},
+        {**BASE_ENV, "DRAIN_ASG_NAMES": " , "},
+    ):
+        with pytest.raises(drain_config.ConfigError, match="DRAIN_ASG_NAMES is required"):
+            drain_config.DrainConfig.from_env(missing)
+    with pytest.raises(drain_config.ConfigError, match="longer than 255"):
+        drain_config.DrainConfig.from_env({**BASE_ENV, "DRAIN_ASG_NAMES": "g" * 256})
 
 
 def test_config_errors_list_every_problem() -> None:

@@ -397,15 +397,57 @@ def test_build_instances_are_private_imdsv2_keyless_and_scoped(synth: SynthOutpu
     role = named(stack, "aws_iam_role")[role_name]
     trust = json.loads(role["assume_role_policy"])
     assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "ec2.amazonaws.com"}]
-    role_ref = f"${{aws_iam_role.{role_name}.name}}"
-    attached = sorted(
-        a["policy_arn"].rsplit("/", 1)[1]
-        for a in resources(stack, "aws_iam_role_policy_attachment")
-        if a["role"] == role_ref
+    # No AWS managed policy: the SSM agent's and the build's needs, inline.
+    attached = [a for a in resources(stack, "aws_iam_role_policy_attachment") if role_name in a["role"]]
+    assert attached == []
+    inline = {
+        p["name"]: json.loads(p["policy"]) for p in resources(stack, "aws_iam_role_policy") if role_name in p["role"]
+    }
+    assert set(inline) == {"ssm-agent", "image-build"}
+    build = {s["Sid"]: s for s in inline["image-build"]["Statement"]}
+    assert set(build) == {"ReadOwnComponents", "DecryptOwnComponents", "FetchImageBuilderAgent", "WriteBuildLogs"}
+    assert build["ReadOwnComponents"]["Resource"].endswith(":component/rudder-ha-prod-*")
+    assert build["DecryptOwnComponents"]["Resource"] == "${aws_kms_key.key_F64E54E4.arn}"
+    assert build["DecryptOwnComponents"]["Condition"]["ForAnyValue:StringEquals"]["aws:CalledVia"] == [
+        "imagebuilder.amazonaws.com"
+    ]
+    assert build["FetchImageBuilderAgent"]["Resource"].endswith(":s3:::ec2imagebuilder*")
+    logs = named(stack, "aws_cloudwatch_log_group")
+    build_logs = next(k for k, g in logs.items() if g["name"] == f"/aws/imagebuilder/{infra['name']}")
+    assert build["WriteBuildLogs"]["Resource"] == f"${{aws_cloudwatch_log_group.{build_logs}.arn}}:*"
+    granted = {a for s in inline["ssm-agent"]["Statement"] for a in s["Action"]}
+    assert not [a for a in granted if a.startswith(("ssm:Get", "ssm:Put", "ssm:List", "ssm:Describe"))]
+
+
+@pytest.mark.synth
+def test_the_ami_is_encrypted_with_the_environments_key_and_autoscaling_may_launch_it(synth: SynthOutput) -> None:
+    stack = synth.stack("prod")
+    assert synth.configs["prod"].instance.ebs_kms_key_arn is None
+    key = "${aws_kms_key.key_F64E54E4.arn}"
+    (mapping,) = only(stack, "aws_imagebuilder_image_recipe")["block_device_mapping"]
+    assert (mapping["ebs"]["encrypted"], mapping["ebs"]["kms_key_id"]) == ("true", key)
+    (target,) = only(stack, "aws_imagebuilder_distribution_configuration")["distribution"]
+    assert target["ami_distribution_configuration"]["kms_key_id"] == key
+    grant = only(stack, "aws_kms_grant")
+    assert grant["key_id"] == key
+    assert grant["grantee_principal"].endswith(
+        ":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
     )
-    assert attached == ["AmazonSSMManagedInstanceCore", "EC2InstanceProfileForImageBuilder"]
-    inline = [p for p in resources(stack, "aws_iam_role_policy") if role_name in p["role"]]
-    assert inline == []
+    assert set(grant["operations"]) == {
+        *("CreateGrant", "Decrypt", "DescribeKey", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext"),
+        *("ReEncryptFrom", "ReEncryptTo"),
+    }
+    grant_name = next(iter(named(stack, "aws_kms_grant")))
+    # The first image waits for the grant, and the launch template and group wait for the first image.
+    assert f"aws_kms_grant.{grant_name}" in only(stack, "aws_imagebuilder_image")["depends_on"]
+    # EC2 Image Builder's service-linked role needs no grant: its AWS managed policy allows the key through EC2
+    # and the key policy delegates to IAM every action that policy uses.
+    account = next(
+        s for s in json.loads(only(stack, "aws_kms_key")["policy"])["Statement"] if s["Sid"] == "AccountAdministers"
+    )
+    image_builder_slr = {"kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo"}
+    image_builder_slr |= {"kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey", "kms:CreateGrant"}
+    assert image_builder_slr <= set(account["Action"])
 
 
 @pytest.mark.synth

@@ -6,13 +6,20 @@ the credentials ``acquire`` wrote and keeps inserting rows (instance, generation
 reconnecting whenever its session drops, as rudder-server does. The tests freeze processes
 (SIGSTOP), cut one instance off the database with a blackholing TCP proxy and race agents, then
 check on the database that the old instance's writes all precede the new one's and that the old
-instance can neither keep nor reopen a session. The lease TTL is 2 s here; every wait is bounded.
+instance can neither keep nor reopen a session.
+
+No test depends on the machine's speed. The lease TTL is an hour, so no lease runs out while a step
+is under way however slowly it runs; a test that needs one to run out moves the database clock past
+its expiry (tests.support.postgres.DatabaseClock: clock_timestamp(), the fence's only clock, is
+shifted in the test database) instead of sleeping. The agents poll and renew every 0.2 s. Every wait
+polls for a state and fails only after HANG seconds, when something is really stuck.
 """
 
 from __future__ import annotations
 
 import ast
 import contextlib
+import datetime as dt
 import http.server
 import json
 import os
@@ -32,12 +39,14 @@ from typing import Any
 
 import pytest
 
-from tests.support.postgres import ConnectionParams, PostgresServer, postgres_server  # noqa: F401
+from tests.support.postgres import ConnectionParams, DatabaseClock, PostgresServer, postgres_server  # noqa: F401
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = REPO_ROOT / "ami" / "bin" / "rudder-jobsdb-fence"
 UNIT = REPO_ROOT / "ami" / "systemd" / "rudder-jobsdb-fence.service"
-TTL = 2.0
+TTL = 3600.0  # no lease runs out by itself during a test: World.run_out_lease moves the database clock
+INTERVAL = 0.2  # renew and poll interval of the agents (the default, TTL/6, would be ten minutes)
+HANG = 120.0  # bound of every wait: it trips only when something is stuck, never because the machine is slow
 EXIT_FENCED, EXIT_LOST, EXIT_UNAVAILABLE, EXIT_HELD, EXIT_CONFIG = 3, 4, 69, 75, 78
 
 # The stand-in rudder-server: reads the role env file once (as rudder-server reads its environment),
@@ -56,7 +65,7 @@ while True:
         time.sleep(0.02)
 login = dict(host=env["JOBS_DB_HOST"], port=env["JOBS_DB_PORT"], dbname=env["JOBS_DB_DB_NAME"],
              user=env["JOBS_DB_USER"], password=env["JOBS_DB_PASSWORD"], sslmode=env["JOBS_DB_SSL_MODE"],
-             connect_timeout=2)
+             connect_timeout=10)
 generation = int(env["RUDDER_HA_FENCE_GENERATION"])
 conn = None
 while True:
@@ -75,8 +84,8 @@ while True:
 """
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll until predicate() is truthy; fail after timeout seconds."""
+def wait_until(predicate: Callable[[], Any], what: str, timeout: float = HANG) -> Any:
+    """Poll until predicate() is truthy; fail after timeout seconds (a hang guard)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -158,6 +167,7 @@ class World:
     def __init__(self, server: PostgresServer, tmp: Path) -> None:
         self.server = server
         self.params = server.create_database()
+        self.clock = DatabaseClock.install(self.params)
         self.tag = secrets.token_hex(3)
         self.group = f"rudder_jobsdb_{self.tag}"
         self.tmp = tmp
@@ -189,6 +199,23 @@ class World:
             cur.execute("SELECT * FROM rudder_ha_fence.history WHERE generation = %s", (generation,))
             names = [c.name for c in cur.description or []]
             return dict(zip(names, cur.fetchone() or (), strict=True))
+
+    def expires_in(self) -> float:
+        """Seconds until the lease expires, on the database clock."""
+        return float(self.one("SELECT extract(epoch FROM expires_at - clock_timestamp()) FROM rudder_ha_fence.lease"))
+
+    def run_out_lease(self) -> None:
+        """Move the database clock just past the lease's expiry: what waiting out the TTL would do."""
+        self.clock.advance(max(self.expires_in(), 0.0) + 1.0)
+
+    def fence_statements_running(self) -> int:
+        """Statements of fence agents the server is executing (one sent by a frozen psql still lands)."""
+        return int(
+            self.one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'rudder-jobsdb-fence'"
+                " AND state = 'active'"
+            )
+        )
 
     def instance(self, name: str, *, proxy: Proxy | None = None) -> Instance:
         return Instance(self, name, proxy.port if proxy else self.params.port)
@@ -244,7 +271,7 @@ class World:
                 os.killpg(process.pid, signal.SIGCONT)
                 os.killpg(process.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=10)
+                process.wait(timeout=HANG)
         for proxy in self.proxies:
             proxy.close()
         self.server.drop_database(self.params.dbname)
@@ -290,7 +317,8 @@ class Instance:
             "holder": self.holder,
             "role_env": str(self.role_env),
             "ttl": str(TTL),
-            "timeout": "2",
+            "interval": str(INTERVAL),
+            "timeout": "10",
             "psql": self.world.psql,
             "stop_command": f"sh -c 'echo stopped >> {self.stopped}'",
         }
@@ -300,11 +328,16 @@ class Instance:
 
     def run(self, *args: str, **options: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            self.argv(*args, **options), capture_output=True, text=True, env=self.world.env, timeout=30, check=False
+            self.argv(*args, **options), capture_output=True, text=True, env=self.world.env, timeout=HANG, check=False
         )
 
-    def spawn(self, *args: str) -> subprocess.Popen[bytes]:
-        return self.world.spawn(self.argv(*args), self.dir / f"{args[0]}.log")
+    def spawn(self, *args: str, **options: str) -> subprocess.Popen[bytes]:
+        return self.world.spawn(self.argv(*args, **options), self.dir / f"{args[0]}.log")
+
+    def polls(self) -> int:
+        """How often the spawned acquire found the lease held by another and went on waiting."""
+        log = self.dir / "acquire.log"
+        return log.read_text().count("rudder-jobsdb-fence: waiting: ") if log.exists() else 0
 
     def serve(self) -> subprocess.Popen[bytes]:
         """Start the stand-in rudder-server (it waits for the role env file)."""
@@ -338,14 +371,29 @@ def freeze(process: subprocess.Popen[bytes], sig: signal.Signals = signal.SIGSTO
     os.killpg(process.pid, sig)
 
 
-def start_holding(world: World, instance: Instance) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]:
+def start_holding(
+    world: World, instance: Instance, **options: str
+) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]:
     """acquire, then hold and the stand-in server, as the units would; returns (hold, server)."""
-    run = instance.run("acquire")
+    run = instance.run("acquire", **options)
     assert run.returncode == 0, run.stderr
-    hold = instance.spawn("hold")
+    hold = instance.spawn("hold", **options)
     server = instance.serve()
-    wait_until(lambda: world.rows(instance) >= 20, 10, f"{instance.name}'s server to write")
+    wait_until(lambda: world.rows(instance) >= 20, f"{instance.name}'s server to write")
     return hold, server
+
+
+def wait_for_polls(instance: Instance, process: subprocess.Popen[bytes], holder: Instance) -> None:
+    """Wait until the spawned acquire has twice more found the lease held by holder, and is still waiting.
+
+    Two more polls, not one: the second began after the first was logged, so after everything the
+    test did before calling this (a clock step, a renewal), and it still did not take the lease.
+    """
+    seen = instance.polls()
+    wait_until(lambda: instance.polls() >= seen + 2 or process.poll() is not None, f"{instance.name} to poll")
+    assert process.poll() is None, f"{instance.name} acquired a lease {holder.name} held"
+    last = [line for line in (instance.dir / "acquire.log").read_text().splitlines() if "waiting: " in line][-1]
+    assert f"waiting: {holder.holder} holds generation" in last, last
 
 
 # --------------------------------------------------------------------------
@@ -359,30 +407,36 @@ def test_clean_handover_waits_for_release_then_fences_the_old_server(world: Worl
     hold_a, _server_a = start_holding(world, a)
     generation_a = world.lease()["generation"]
 
-    acquire_b = b.spawn("acquire", "--max-wait", "20")
-    # While A renews, B waits: well past one TTL the lease stays A's and B's acquire keeps waiting.
-    deadline = time.monotonic() + 1.6 * TTL
-    while time.monotonic() < deadline:
-        assert acquire_b.poll() is None, "B acquired a lease that A was still renewing"
+    acquire_b = b.spawn("acquire")
+    wait_for_polls(b, acquire_b, a)
+    # While A renews, B waits: the database clock moves on 2.5 TTLs, half a TTL at a time. After each
+    # step A renews (a lease runs out only one TTL after its last renewal) and B, polling again, still
+    # finds the lease A's and keeps waiting: well past the expiry A's acquire set, the lease is A's.
+    first_expiry = world.lease()["expires_at"]
+    for _ in range(5):
+        world.clock.advance(TTL / 2)
+        stepped = world.clock.now()
+        wait_until(lambda: world.lease()["renewed_at"] >= stepped, "A's hold to renew after the clock moved")  # noqa: B023
+        wait_for_polls(b, acquire_b, a)
         lease = world.lease()
-        assert (lease["holder"], lease["generation"]) == (a.holder, generation_a)
-        time.sleep(0.1)
+        assert (lease["holder"], lease["generation"], lease["released"]) == (a.holder, generation_a, False)
+    assert world.clock.now() > first_expiry + dt.timedelta(seconds=TTL)
     assert world.can_login(a.role) and not b.role_env.exists()
 
     # A releases cleanly (here while its server still writes: the worst case); B need not wait for expiry.
     assert a.run("release").returncode == 0
-    assert acquire_b.wait(timeout=10) == 0
+    assert acquire_b.wait(timeout=HANG) == 0
     history = world.history(generation_a + 1)
     assert (history["holder"], history["previous_holder"], history["previous_released"]) == (b.holder, a.holder, True)
     assert world.sessions(a.role) == 0
     assert not world.can_login(a.role) and world.can_login(b.role)
 
     b.serve()
-    wait_until(lambda: world.rows(b) >= 20, 10, "B's server to write")
+    wait_until(lambda: world.rows(b) >= 20, "B's server to write")
     # A's server was cut off and keeps failing to log in again.
     refused = a.refused()
-    wait_until(lambda: a.refused() >= refused + 2, 10, "A's server to be refused again")
-    assert hold_a.wait(timeout=10) == EXIT_FENCED  # A's agent noticed the lease is gone ...
+    wait_until(lambda: a.refused() >= refused + 2, "A's server to be refused again")
+    assert hold_a.wait(timeout=HANG) == EXIT_FENCED  # A's agent noticed the lease is gone ...
     assert a.stopped.read_text().count("stopped") == 1  # ... and stopped its backend
     world.assert_handover(a, b)
 
@@ -398,12 +452,16 @@ def test_frozen_instance_is_fenced_after_ttl_and_cannot_come_back(world: World) 
     hold_a, server_a = start_holding(world, a)
     freeze(hold_a)
     freeze(server_a)
-    time.sleep(0.2)  # a renewal already sent by A's frozen psql lands now, not later
+    # A renewal A's frozen psql had already sent lands now, not later.
+    wait_until(lambda: world.fence_statements_running() == 0, "A's last renewal to land")
     generation_a = world.lease()["generation"]
     assert world.sessions(a.role) >= 1  # the frozen server still has its session
-    assert float(world.one("SELECT extract(epoch FROM expires_at - clock_timestamp()) FROM rudder_ha_fence.lease")) > 0
+    assert world.expires_in() > 0
 
-    assert b.run("acquire", "--max-wait", "15").returncode == 0
+    acquire_b = b.spawn("acquire")
+    wait_for_polls(b, acquire_b, a)  # B waits while A's lease is live ...
+    world.run_out_lease()  # ... until it runs out on the database clock: frozen, A renewed no more
+    assert acquire_b.wait(timeout=HANG) == 0
     history = world.history(generation_a + 1)
     assert history["previous_holder"] == a.holder and history["previous_released"] is False
     assert history["acquired_at"] >= history["previous_expires_at"]  # only once A's lease expired (DB clock)
@@ -411,14 +469,14 @@ def test_frozen_instance_is_fenced_after_ttl_and_cannot_come_back(world: World) 
     assert not world.can_login(a.role)
 
     b.serve()
-    wait_until(lambda: world.rows(b) >= 20, 10, "B's server to write")
+    wait_until(lambda: world.rows(b) >= 20, "B's server to write")
     freeze(hold_a, signal.SIGCONT)
     freeze(server_a, signal.SIGCONT)
-    assert hold_a.wait(timeout=10) == EXIT_FENCED
+    assert hold_a.wait(timeout=HANG) == EXIT_FENCED
     assert a.stopped.read_text().count("stopped") == 1
-    wait_until(lambda: a.refused() >= 2, 10, "A's resumed server to be refused")
+    wait_until(lambda: a.refused() >= 2, "A's resumed server to be refused")
     rows_b = world.rows(b)
-    wait_until(lambda: world.rows(b) > rows_b + 20, 10, "B's server to keep writing")
+    wait_until(lambda: world.rows(b) > rows_b + 20, "B's server to keep writing")
     world.assert_handover(a, b)
     assert world.lease()["holder"] == b.holder
 
@@ -432,26 +490,30 @@ def test_partitioned_instance_is_fenced_and_cannot_reconnect_after_healing(world
     proxy = world.proxy()
     a, b = world.instance("a", proxy=proxy), world.instance("b")
     world.prepare(b)
-    hold_a, _server_a = start_holding(world, a)
+    # A short lease (its grace 2 s) and database calls that give up after 2 s, for A: they bound how
+    # long A's agent tries across the partition and when A's lease runs out on the database clock once
+    # its renewals stop. Speed does not matter: if a slow renewal failed or the lease ran out before
+    # the partition, that would only stop A sooner (nobody else wants the lease until then).
+    hold_a, _server_a = start_holding(world, a, ttl="3", timeout="2")
     assert a.env()["JOBS_DB_PORT"] == str(proxy.port)  # A's server goes through the partitionable link
     generation_a = world.lease()["generation"]
 
     proxy.partition()
-    acquire_b = b.spawn("acquire", "--max-wait", "15")
+    acquire_b = b.spawn("acquire")
     # A's agent cannot renew; past its grace (2/3 TTL) it stops its backend itself: belt and braces.
-    assert hold_a.wait(timeout=10) == EXIT_LOST
+    assert hold_a.wait(timeout=HANG) == EXIT_LOST
     assert a.stopped.read_text().count("stopped") == 1
-    assert acquire_b.wait(timeout=15) == 0
+    assert acquire_b.wait(timeout=HANG) == 0
     history = world.history(generation_a + 1)
     assert history["previous_holder"] == a.holder and history["previous_released"] is False
     assert history["acquired_at"] >= history["previous_expires_at"]
     assert world.sessions(a.role) == 0  # its database-side sessions are gone although A never noticed
 
     b.serve()
-    wait_until(lambda: world.rows(b) >= 20, 10, "B's server to write")
+    wait_until(lambda: world.rows(b) >= 20, "B's server to write")
     rows_a = world.rows(a)
     proxy.heal()
-    wait_until(lambda: a.refused() >= 2, 10, "A's server to be refused after healing")
+    wait_until(lambda: a.refused() >= 2, "A's server to be refused after healing")
     assert world.rows(a) == rows_a  # its write in flight across the partition failed
     assert world.sessions(a.role) == 0
     world.assert_handover(a, b)
@@ -466,9 +528,9 @@ def test_racing_agents_one_winner_and_generations_increase(world: World) -> None
     racers = [world.instance(name) for name in ("x", "y", "z")]  # the database is not bootstrapped yet
     winners = []
     for round_number in range(1, 3):
-        # A long TTL: the winner (which does not renew) keeps the lease for the whole race.
-        processes = [world.spawn(r.argv("acquire", max_wait="0.8", ttl="10"), r.dir / "race.log") for r in racers]
-        codes = [p.wait(timeout=20) for p in processes]
+        # The winner does not renew: its lease (an hour long) lasts the whole race, however slow.
+        processes = [world.spawn(r.argv("acquire", max_wait="0.8"), r.dir / "race.log") for r in racers]
+        codes = [p.wait(timeout=HANG) for p in processes]
         assert sorted(codes) == [0, EXIT_HELD, EXIT_HELD], codes
         winner = racers[codes.index(0)]
         lease = world.lease()
@@ -485,7 +547,7 @@ def test_racing_agents_one_winner_and_generations_increase(world: World) -> None
     x, y = racers[0], racers[1]
     assert x.run("acquire").returncode == 0  # generation 3
     hold_x = x.spawn("hold")
-    wait_until(lambda: "holding generation 3" in (x.dir / "hold.log").read_text(), 10, "x's hold to adopt the lease")
+    wait_until(lambda: "holding generation 3" in (x.dir / "hold.log").read_text(), "x's hold to adopt the lease")
     password = x.env()["JOBS_DB_PASSWORD"]
     # The backend restarts on x (its ExecStartPre acquires again): same generation, new password, and
     # x's own hold goes on renewing instead of taking it for a fence.
@@ -496,14 +558,18 @@ def test_racing_agents_one_winner_and_generations_increase(world: World) -> None
     with pytest.raises(Exception, match="password authentication failed"):
         old_login.connect()
     renewed = world.lease()["renewed_at"]
-    wait_until(lambda: world.lease()["renewed_at"] > renewed, 5, "x's hold to renew again")
+    wait_until(lambda: world.lease()["renewed_at"] > renewed, "x's hold to renew again")
     assert hold_x.poll() is None and not x.stopped.exists()
     assert y.run("acquire", "--max-wait", "0.5").returncode == EXIT_HELD
     assert world.lease()["generation"] == 3
     freeze(hold_x, signal.SIGKILL)
-    assert hold_x.wait(timeout=5) == -signal.SIGKILL
+    assert hold_x.wait(timeout=HANG) == -signal.SIGKILL
+    wait_until(lambda: world.fence_statements_running() == 0, "x's last renewal to land")
     # x no longer renews: once its lease expires on the database clock, y takes over with generation 4.
-    assert y.run("acquire", "--max-wait", "10").returncode == 0
+    acquire_y = y.spawn("acquire")
+    wait_for_polls(y, acquire_y, x)
+    world.run_out_lease()
+    assert acquire_y.wait(timeout=HANG) == 0
     assert (world.lease()["generation"], world.lease()["holder"]) == (4, y.holder)
     assert x.run("release").returncode == EXIT_FENCED  # not the holder: nothing released
     assert world.lease()["released"] is False
@@ -517,7 +583,7 @@ def test_racing_agents_one_winner_and_generations_increase(world: World) -> None
 def test_bootstrap_is_idempotent_and_status_reports_the_lease(world: World) -> None:
     a, b = world.instance("a"), world.instance("b")
     together = [world.spawn(a.argv("bootstrap"), a.dir / f"bootstrap-{n}.log") for n in range(3)]
-    assert [p.wait(timeout=20) for p in together] == [0, 0, 0]
+    assert [p.wait(timeout=HANG) for p in together] == [0, 0, 0]
     assert a.run("bootstrap").returncode == 0
     assert world.one("SELECT count(*) FROM rudder_ha_fence.lease") == 1
     assert world.one("SELECT rolcanlogin FROM pg_roles WHERE rolname = %s", world.group) is False
@@ -617,7 +683,7 @@ def test_holder_from_imdsv2_and_admin_login_from_secrets_manager(world: World) -
     env = {**world.env, "RUDDER_HA_IMDS_URL": f"http://127.0.0.1:{imds.server_port}/latest"}
     env["PATH"] = f"{bindir}{os.pathsep}{env['PATH']}"
     try:
-        run = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=30, check=False)
+        run = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=HANG, check=False)
     finally:
         imds.shutdown()
     assert run.returncode == 0, run.stderr
@@ -657,7 +723,7 @@ def test_script_is_python39_stdlib_and_documents_its_exit_codes(world: World) ->
     python = str(pyenv_39[-1]) if pyenv_39 else sys.executable  # Amazon Linux 2023 ships Python 3.9
 
     def run(*argv: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([python, *argv], capture_output=True, text=True, env=world.env, timeout=30, check=False)
+        return subprocess.run([python, *argv], capture_output=True, text=True, env=world.env, timeout=HANG, check=False)
 
     helped = run(str(SCRIPT), "--help")
     assert helped.returncode == 0, helped.stderr

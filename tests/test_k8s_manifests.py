@@ -5,6 +5,7 @@ against the real rudder-drain-check on a socket-only, trust-authenticated Postgr
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -13,8 +14,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,8 @@ CLUSTER_VERSION = "1.31"
 TOKEN_SSM = "/rudder-ha/prod/workspace-token"
 TOKEN_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rudder-ha/prod/workspace-token-AbCdEf"
 CERT_ARN = "arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
+ALB_SUBNETS = ("10.0.128.0/20", "10.0.144.0/20", "10.0.160.0/20")
+"""The public subnets the ALB has its addresses in (the pods run in 10.0.0.0/18, the private ones)."""
 
 
 def make_settings(**changes: Any) -> WorkloadSettings:
@@ -64,6 +67,7 @@ def make_settings(**changes: Any) -> WorkloadSettings:
         kubernetes_version=CLUSTER_VERSION,
         backend_replica_count=2,
         termination_grace_period_seconds=3600,
+        load_balancer_source_cidrs=ALB_SUBNETS,
     )
     return replace(base, **changes)
 
@@ -154,6 +158,7 @@ BUILT_IN_KINDS = {
     "PodDisruptionBudget",
     "StatefulSet",
     "Ingress",
+    "NetworkPolicy",
 }
 
 
@@ -231,6 +236,10 @@ def test_secrets_manager_token_reference() -> None:
 def test_manifests_in_apply_order(manifests: list[dict[str, Any]]) -> None:
     assert [(m["kind"], m["metadata"]["name"]) for m in manifests] == [
         ("Namespace", "rudder"),
+        ("NetworkPolicy", "default-deny"),
+        ("NetworkPolicy", "allow-dns"),
+        ("NetworkPolicy", "rudder-backend"),
+        ("NetworkPolicy", "rudder-transformer"),
         ("ServiceAccount", "rudder-backend"),
         ("ServiceAccount", "rudder-transformer"),
         ("StorageClass", "rudder-jobsdb-gp3-encrypted"),
@@ -471,6 +480,7 @@ def test_every_container_is_locked_down(manifests: list[dict[str, Any]]) -> None
             assert sc["seccompProfile"] == {"type": "RuntimeDefault"}, c["name"]
             assert sc["readOnlyRootFilesystem"] is True, c["name"]
             assert c["resources"]["requests"]["cpu"] and c["resources"]["limits"]["memory"], c["name"]
+            assert c["resources"]["limits"]["cpu"], f"{c['name']}: no CPU limit"
         for volume in spec["volumes"]:
             assert set(volume) - {"name"} <= {"emptyDir", "configMap", "csi"}, volume  # restricted-compatible
 
@@ -600,6 +610,212 @@ def test_ingress_cidrs_and_internal_scheme() -> None:
     assert "host" not in ingress["spec"]["rules"][0]
 
 
+# --- network policies ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Peer:
+    """One end of a connection: a pod (namespace and labels) or an address outside the cluster's pods."""
+
+    namespace: str | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+    ip: str | None = None
+
+    @property
+    def is_pod(self) -> bool:
+        return self.namespace is not None
+
+
+NAMESPACE_LABELS = {
+    "rudder": {"kubernetes.io/metadata.name": "rudder"},
+    "kube-system": {"kubernetes.io/metadata.name": "kube-system"},
+}
+
+
+def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """A label selector (matchLabels only: all this project writes; anything else fails the test)."""
+    assert set(selector) <= {"matchLabels"}, selector
+    return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+
+
+def _peer_matches(rule_peer: dict[str, Any], peer: Peer, policy_namespace: str) -> bool:
+    if "ipBlock" in rule_peer:
+        block = rule_peer["ipBlock"]
+        assert set(block) == {"cidr"}, block
+        return peer.ip is not None and ipaddress.ip_address(peer.ip) in ipaddress.ip_network(block["cidr"])
+    if not peer.is_pod:
+        return False
+    if "namespaceSelector" in rule_peer:
+        namespace_ok = _selects(rule_peer["namespaceSelector"], NAMESPACE_LABELS[peer.namespace])
+    else:
+        namespace_ok = peer.namespace == policy_namespace
+    return namespace_ok and _selects(rule_peer.get("podSelector", {}), dict(peer.labels))
+
+
+def _rule_allows(rule: dict[str, Any], direction: str, peer: Peer, port: int, protocol: str, namespace: str) -> bool:
+    ports = rule.get("ports")
+    if ports is not None and not any(p["port"] == port and p.get("protocol", "TCP") == protocol for p in ports):
+        return False
+    peers = rule.get(direction)
+    return peers is None or any(_peer_matches(item, peer, namespace) for item in peers)
+
+
+def _side_allows(policies: list[dict[str, Any]], pod: Peer, kind: str, peer: Peer, port: int, protocol: str) -> bool:
+    """Whether the policies selecting ``pod`` for ``kind`` (Ingress/Egress) admit the connection (a pod no
+    such policy selects is not isolated for that direction)."""
+    if not pod.is_pod:
+        return True
+    direction, rules_key = ("from", "ingress") if kind == "Ingress" else ("to", "egress")
+    selecting = [
+        p
+        for p in policies
+        if p["metadata"]["namespace"] == pod.namespace
+        and kind in p["spec"]["policyTypes"]
+        and _selects(p["spec"]["podSelector"], dict(pod.labels))
+    ]
+    if not selecting:
+        return True
+    return any(
+        _rule_allows(rule, direction, peer, port, protocol, pod.namespace)
+        for p in selecting
+        for rule in p["spec"].get(rules_key, [])
+    )
+
+
+def allowed(manifests: list[dict[str, Any]], src: Peer, dst: Peer, port: int, protocol: str = "TCP") -> bool:
+    """NetworkPolicy semantics: the source's egress policies and the destination's ingress policies must
+    both admit the connection."""
+    policies = [m for m in manifests if m["kind"] == "NetworkPolicy"]
+    return _side_allows(policies, src, "Egress", dst, port, protocol) and _side_allows(
+        policies, dst, "Ingress", src, port, protocol
+    )
+
+
+def pod_of(manifests: list[dict[str, Any]], kind: str, ip: str) -> Peer:
+    template = one(manifests, kind)["spec"]["template"]
+    return Peer("rudder", tuple(sorted(template["metadata"]["labels"].items())), ip)
+
+
+ALB_NODE = Peer(ip="10.0.130.17")
+OTHER_POD = Peer("rudder", (("app", "debug"),), "10.0.3.9")
+POD_ELSEWHERE = Peer("monitoring", (("app", "prometheus"),), "10.0.7.7")
+KUBE_DNS = Peer("kube-system", (("k8s-app", "kube-dns"),), "10.0.2.2")
+INTERNET = Peer(ip="203.0.113.10")
+VPC_HOST = Peer(ip="10.0.40.40")
+METADATA = Peer(ip="169.254.169.254")
+
+
+def test_network_policies_allow_exactly_the_data_plane_flows(manifests: list[dict[str, Any]]) -> None:
+    backend = pod_of(manifests, "StatefulSet", "10.0.1.10")
+    transformer = pod_of(manifests, "Deployment", "10.0.1.20")
+    expected = {
+        # the ALB reaches the gateway, and nothing else in the namespace
+        ("alb -> backend:8080", ALB_NODE, backend, 8080, "TCP"): True,
+        ("alb -> transformer:9090", ALB_NODE, transformer, 9090, "TCP"): False,
+        ("alb -> backend:9090", ALB_NODE, backend, 9090, "TCP"): False,
+        ("internet -> backend:8080", INTERNET, backend, 8080, "TCP"): False,
+        ("vpc host -> backend:8080", VPC_HOST, backend, 8080, "TCP"): False,
+        ("other pod -> backend:8080", OTHER_POD, backend, 8080, "TCP"): False,
+        ("pod in another namespace -> backend:8080", POD_ELSEWHERE, backend, 8080, "TCP"): False,
+        # the backend calls the transformer; nobody else does
+        ("backend -> transformer:9090", backend, transformer, 9090, "TCP"): True,
+        ("backend -> transformer:8080", backend, transformer, 8080, "TCP"): False,
+        ("transformer -> backend:8080", transformer, backend, 8080, "TCP"): False,
+        ("other pod -> transformer:9090", OTHER_POD, transformer, 9090, "TCP"): False,
+        ("pod in another namespace -> transformer:9090", POD_ELSEWHERE, transformer, 9090, "TCP"): False,
+        # DNS for every pod, over UDP and TCP, to kube-dns only
+        ("backend -> kube-dns:53/udp", backend, KUBE_DNS, 53, "UDP"): True,
+        ("backend -> kube-dns:53/tcp", backend, KUBE_DNS, 53, "TCP"): True,
+        ("transformer -> kube-dns:53/udp", transformer, KUBE_DNS, 53, "UDP"): True,
+        ("other pod -> kube-dns:53/udp", OTHER_POD, KUBE_DNS, 53, "UDP"): True,
+        ("backend -> internet:53/udp", backend, INTERNET, 53, "UDP"): False,
+        # HTTPS out for both; nothing else out
+        ("backend -> internet:443", backend, INTERNET, 443, "TCP"): True,
+        ("backend -> vpc endpoint:443", backend, VPC_HOST, 443, "TCP"): True,
+        ("transformer -> internet:443", transformer, INTERNET, 443, "TCP"): True,
+        ("backend -> internet:80", backend, INTERNET, 80, "TCP"): False,
+        ("backend -> warehouse:5439", backend, INTERNET, 5439, "TCP"): False,
+        ("transformer -> internet:80", transformer, INTERNET, 80, "TCP"): False,
+        ("backend -> instance metadata:80", backend, METADATA, 80, "TCP"): False,
+        ("other pod -> internet:443", OTHER_POD, INTERNET, 443, "TCP"): False,
+    }
+    actual = {key: allowed(manifests, *key[1:]) for key in expected}
+    assert {k[0]: v for k, v in actual.items()} == {k[0]: v for k, v in expected.items()}
+
+
+def test_backend_egress_ports_open_chosen_destination_ports_only() -> None:
+    manifests = render(make_settings(backend_egress_ports=(5439, 9092)))
+    backend = pod_of(manifests, "StatefulSet", "10.0.1.10")
+    transformer = pod_of(manifests, "Deployment", "10.0.1.20")
+    assert allowed(manifests, backend, INTERNET, 5439)
+    assert allowed(manifests, backend, INTERNET, 9092)
+    assert not allowed(manifests, backend, INTERNET, 5432)
+    assert not allowed(manifests, transformer, INTERNET, 5439), "the transformer's egress is unchanged"
+
+
+def test_every_pod_is_selected_by_a_default_deny_policy(manifests: list[dict[str, Any]]) -> None:
+    deny = one(manifests, "NetworkPolicy", "default-deny")
+    assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    assert deny["metadata"]["namespace"] == "rudder"
+    for kind in ("StatefulSet", "Deployment"):
+        labels = one(manifests, kind)["spec"]["template"]["metadata"]["labels"]
+        own = [
+            p
+            for p in manifests
+            if p["kind"] == "NetworkPolicy" and p["spec"]["podSelector"] and _selects(p["spec"]["podSelector"], labels)
+        ]
+        assert len(own) == 1 and set(own[0]["spec"]["policyTypes"]) == {"Ingress", "Egress"}, kind
+
+
+def test_network_policies_come_before_any_pod(manifests: list[dict[str, Any]]) -> None:
+    kinds = [m["kind"] for m in manifests]
+    last_policy = max(i for i, k in enumerate(kinds) if k == "NetworkPolicy")
+    assert last_policy < min(kinds.index("StatefulSet"), kinds.index("Deployment"))
+
+
+def test_the_network_policy_evaluator_can_deny() -> None:
+    """Guard against an evaluator that admits everything: without policies every flow is open."""
+    manifests = [m for m in render(make_settings()) if m["kind"] != "NetworkPolicy"]
+    backend = pod_of(manifests, "StatefulSet", "10.0.1.10")
+    assert allowed(manifests, INTERNET, backend, 8080) and allowed(manifests, backend, INTERNET, 25)
+
+
+# --- resources and identities ---------------------------------------------------------------------
+
+
+def test_cpu_limits_follow_the_resource_settings() -> None:
+    chosen = ResourceSettings(cpu_request="250m", memory_request="256Mi", memory_limit="512Mi", cpu_limit="750m")
+    manifests = render(
+        make_settings(
+            backend_resources=chosen, postgres_resources=chosen, drain_resources=chosen, transformer_resources=chosen
+        )
+    )
+    for kind in ("StatefulSet", "Deployment"):
+        for c in all_containers(pod_spec(manifests, kind)):
+            assert c["resources"] == {
+                "requests": {"cpu": "250m", "memory": "256Mi"},
+                "limits": {"cpu": "750m", "memory": "512Mi"},
+            }, c["name"]
+
+
+def test_gomaxprocs_follows_the_backend_cpu_limit(manifests: list[dict[str, Any]]) -> None:
+    env = env_of(container(pod_spec(manifests, "StatefulSet"), "rudder-server"))
+    assert env["GOMAXPROCS"]["valueFrom"] == {
+        "resourceFieldRef": {"containerName": "rudder-server", "resource": "limits.cpu", "divisor": "1"}
+    }
+
+
+def test_application_containers_run_as_high_uids(manifests: list[dict[str, Any]]) -> None:
+    """No uid an account on the node has (1000 is ec2-user on Amazon Linux)."""
+    for kind, name in (("StatefulSet", "rudder-server"), ("Deployment", "rudder-transformer")):
+        spec = pod_spec(manifests, kind)
+        assert spec["securityContext"]["runAsUser"] >= 10000, kind
+        assert container(spec, name)["securityContext"]["runAsUser"] >= 10000, name
+    transformer = container(pod_spec(manifests, "Deployment"), "rudder-transformer")
+    home = env_of(transformer)["HOME"]["value"]
+    assert any(m["mountPath"] == f"{home}/.npm" for m in transformer["volumeMounts"]), "npm writes to an emptyDir"
+
+
 # --- settings validation -----------------------------------------------------------------------
 
 
@@ -614,6 +830,11 @@ def test_ingress_cidrs_and_internal_scheme() -> None:
         ({"kubernetes_version": "1.29"}, r"1\.30 or newer"),
         ({"control_plane_url": "http://api.rudderstack.com"}, "https"),
         ({"backend_uid": 0}, "non-root"),
+        ({"load_balancer_source_cidrs": ()}, "load_balancer_source_cidrs"),
+        ({"load_balancer_source_cidrs": ("0.0.0.0/0",)}, "any address"),
+        ({"load_balancer_source_cidrs": ("10.0.128.1/20",)}, "host bits"),
+        ({"backend_egress_ports": (443,)}, "open already"),
+        ({"backend_egress_ports": (70000,)}, "not a port"),
     ],
 )
 def test_settings_refuse_unsafe_values(changes: dict[str, Any], message: str) -> None:
@@ -629,7 +850,11 @@ def test_nested_settings_refuse_unsafe_values() -> None:
     with pytest.raises(ValueError, match="certificate"):
         IngressSettings(certificate_arn="")
     with pytest.raises(ValueError, match="quantity"):
-        ResourceSettings(cpu_request="1 core", memory_request="1Gi", memory_limit="2Gi")
+        ResourceSettings(cpu_request="1 core", memory_request="1Gi", memory_limit="2Gi", cpu_limit="2")
+    with pytest.raises(ValueError, match="cpu_limit 500m is below cpu_request 1"):
+        ResourceSettings(cpu_request="1", memory_request="1Gi", memory_limit="2Gi", cpu_limit="500m")
+    with pytest.raises(ValueError, match="memory_limit 512Mi is below memory_request 1Gi"):
+        ResourceSettings(cpu_request="1", memory_request="1Gi", memory_limit="512Mi", cpu_limit="2")
     with pytest.raises(ValueError, match="min_replicas"):
         TransformerScaling(min_replicas=5, max_replicas=2)
     with pytest.raises(ValueError, match="shutdown_reserve_seconds"):
@@ -637,6 +862,16 @@ def test_nested_settings_refuse_unsafe_values() -> None:
 
 
 # --- the drain handshake, run for real -----------------------------------------------------------
+#
+# The scripts tell time only with `date +%s` and `sleep`, so they run on a virtual clock here: PATH
+# puts a fake date (prints the virtual time) and a fake sleep (blocks until the virtual clock reaches
+# its wake-up time) first. The clock moves only while the test waits (ScriptClock.run_until), and only
+# when every process of the pod is asleep on it: it then jumps to the earliest wake-up. A check,
+# however slowly it runs, takes no virtual time, and the virtual seconds a script spends are exactly
+# the sleeps it made: no test depends on the machine's speed. Waits are bounded by HANG real seconds
+# and a number of virtual seconds, both only to end a test that is really stuck.
+
+HANG = 120.0
 
 CHECK_DRAINED_AFTER_TWO_PENDING = """#!/bin/sh
 # fake rudder-drain-check: pending (75) twice, then drained (0)
@@ -658,6 +893,121 @@ echo '{"status": "unknown", "error": "connection refused"}'
 exit 69
 """
 
+FAKE_DATE = """#!/bin/sh
+# date on the test's virtual clock; only `date +%s` (all the drain scripts use) is emulated
+if [ "$#" -ne 1 ] || [ "$1" != "+%s" ]; then echo "fake date: only +%s, not: $*" >&2; exit 2; fi
+cat '{now}'
+"""
+
+FAKE_SLEEP = """#!/bin/sh
+# sleep on the test's virtual clock: a fifo named WAKE.PID.PPID, read until the clock's owner writes to it
+case ${{1-}} in '' | *[!0-9]*) echo "fake sleep: whole seconds only, not: $*" >&2; exit 2 ;; esac
+exec </dev/null >/dev/null 2>&1  # hold no pipe of the caller (its output is read until EOF)
+fifo='{sleepers}'/"$(($(cat '{now}') + $1)).$$.$PPID"
+mkfifo "$fifo" || exit 2
+read -r _ <"$fifo"
+rm -f "$fifo"
+"""
+
+
+class Sleeper:
+    """A fake sleep blocked on its fifo: wake-up time, its pid, and the script that called it."""
+
+    def __init__(self, fifo: Path) -> None:
+        self.fifo = fifo
+        self.wake, self.pid, self.caller = (int(part) for part in fifo.name.split("."))
+
+    def __repr__(self) -> str:
+        return f"Sleeper({self.fifo.name})"
+
+
+class ScriptClock:
+    """Virtual time for shell scripts: ``bin`` (first on their PATH) holds the fake date and sleep."""
+
+    def __init__(self, root: Path, start: int = 1_767_225_600) -> None:
+        self.bin = root / "bin"
+        self.sleepers_dir = root / "sleepers"
+        self._now = root / "now"
+        self.bin.mkdir(parents=True)
+        self.sleepers_dir.mkdir()
+        self._set(start)
+        for name, template in (("date", FAKE_DATE), ("sleep", FAKE_SLEEP)):
+            (self.bin / name).write_text(template.format(now=self._now, sleepers=self.sleepers_dir))
+            (self.bin / name).chmod(0o755)
+
+    def path(self) -> str:
+        """PATH for a script on this clock."""
+        return f"{self.bin}{os.pathsep}{os.environ['PATH']}"
+
+    def now(self) -> int:
+        """The virtual time (epoch seconds)."""
+        return int(self._now.read_text())
+
+    def _set(self, value: int) -> None:
+        tmp = self._now.with_suffix(".tmp")
+        tmp.write_text(f"{value}\n")
+        tmp.replace(self._now)
+
+    def sleepers(self) -> list[Sleeper]:
+        """The fake sleeps that are blocked (or about to be)."""
+        return [Sleeper(fifo) for fifo in self.sleepers_dir.iterdir()]
+
+    @staticmethod
+    def _wake(sleeper: Sleeper) -> None:
+        try:  # fails (ENXIO) until the sleeper has opened its fifo: tried again on the next round
+            fd = os.open(sleeper.fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:
+            return
+        try:
+            os.write(fd, b"\n")
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    def run_until(
+        self, processes: list[subprocess.Popen[str]], done: Callable[[], bool], what: str, *, within: int = 600
+    ) -> None:
+        """Let the processes run until done() holds while every one of them sleeps (or has exited).
+
+        Each round wakes the sleepers that are due; once none is due and every live process sleeps,
+        done() is asked, and if it does not hold yet the clock jumps to the earliest wake-up.
+        """
+        limit = self.now() + within
+        deadline = time.monotonic() + HANG
+        while True:
+            now = self.now()
+            sleepers = self.sleepers()
+            due = [s for s in sleepers if s.wake <= now]
+            for sleeper in due:
+                self._wake(sleeper)
+            live = {p.pid for p in processes if p.poll() is None}
+            pending = [s for s in sleepers if s.wake > now and s.caller in live]
+            if not due and live <= {s.caller for s in pending}:
+                if done():
+                    return
+                assert pending, f"every process has exited, and still not {what}"
+                wake = min(s.wake for s in pending)
+                assert wake <= limit, f"{within} virtual seconds passed without {what}"
+                self._set(wake)
+                continue
+            assert time.monotonic() < deadline, f"stuck (real time) waiting for {what}"
+            time.sleep(0.005)
+
+    def close(self) -> None:
+        """Wake every sleeper left (of scripts that were stopped while they slept)."""
+        deadline = time.monotonic() + HANG
+        while sleepers := self.sleepers():
+            for sleeper in sleepers:
+                try:
+                    os.kill(sleeper.pid, 0)
+                except ProcessLookupError:
+                    sleeper.fifo.unlink(missing_ok=True)  # gone without cleaning up
+                else:
+                    self._wake(sleeper)
+            assert time.monotonic() < deadline, f"sleepers do not wake: {sleepers}"
+            time.sleep(0.01)
+
 
 class Pod:
     """The drain files of one backend pod, laid out in a temporary directory as the pod mounts them."""
@@ -674,7 +1024,9 @@ class Pod:
             (self.files / key).chmod(0o555)
         self.log = root / "server-stdout.log"
         self.count = root / "check-count"
-        self.processes: list[subprocess.Popen[str]] = []
+        self.clock = ScriptClock(root / "clock")
+        self.processes: list[subprocess.Popen[str]] = []  # the drain agents
+        self.hooks: list[subprocess.Popen[str]] = []  # the preStop hooks
 
     def localize(self, argv: list[str]) -> list[str]:
         """A command of the manifest with the pod's mount paths mapped into the temporary directory."""
@@ -692,8 +1044,12 @@ class Pod:
         path.chmod(0o755)
         return [str(path), str(self.count)]
 
+    def run_until(self, done: Callable[[], bool], what: str, *, within: int = 600) -> None:
+        """Let the pod's scripts run on the virtual clock until done() (see ScriptClock.run_until)."""
+        self.clock.run_until([*self.processes, *self.hooks], done, what, within=within)
+
     def start_agent(self, check: list[str], *, interval: int = 1, env: dict[str, str] | None = None) -> None:
-        """Start the drain agent as the sidecar would, with its check command replaced."""
+        """Start the drain agent as the sidecar would, with its check command replaced; returns once it idles."""
         argv = self.localize(drain_module.agent_command(self.settings))
         separator = argv.index("--")
         argv = [*argv[:3], str(interval), "--", *check]
@@ -703,39 +1059,38 @@ class Pod:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={"PATH": os.environ["PATH"], **(env or {})},
+            env={**(env or {}), "PATH": self.clock.path()},
         )
         self.processes.append(process)
+        self.run_until(lambda: True, "the agent to wait for a request")
 
-    def prestop(self, *, settle: int, budget: int, timeout: float = 60) -> tuple[int, float, str]:
-        """Run the preStop hook as the kubelet would; returns exit code, seconds and its log lines."""
+    def prestop(self, *, settle: int, budget: int) -> tuple[int, int, str]:
+        """Run the preStop hook as the kubelet would; returns exit code, virtual seconds and its log lines."""
         argv = self.localize(drain_module.prestop_command(self.settings))
         argv = [*argv[:3], str(settle), str(budget)]
-        started = time.monotonic()
-        result = subprocess.run(
+        started = self.clock.now()
+        hook = subprocess.Popen(
             argv,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=timeout,
-            env={"PATH": os.environ["PATH"], "RUDDER_DRAIN_LOG": str(self.log)},
-            check=False,
+            env={"PATH": self.clock.path(), "RUDDER_DRAIN_LOG": str(self.log)},
         )
+        self.hooks.append(hook)
+        self.run_until(lambda: hook.poll() is not None, "the preStop hook to return", within=budget + 60)
+        _, stderr = hook.communicate(timeout=HANG)
         log = self.log.read_text(encoding="utf-8") if self.log.exists() else ""
-        return result.returncode, time.monotonic() - started, log + result.stderr
+        return hook.returncode, self.clock.now() - started, log + stderr
 
     def request(self, request_id: str, deadline_in: int) -> None:
         """Write a drain request as the preStop hook does."""
-        (self.handshake / "request").write_text(f"{request_id} {int(time.time()) + deadline_in}\n")
+        (self.handshake / "request").write_text(f"{request_id} {self.clock.now() + deadline_in}\n")
 
-    def wait_result(self, timeout: float) -> str:
+    def wait_result(self) -> str:
         """The agent's result line, once written."""
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            path = self.handshake / "result"
-            if path.exists():
-                return path.read_text()
-            time.sleep(0.1)
-        raise AssertionError("the drain agent wrote no result")
+        path = self.handshake / "result"
+        self.run_until(path.exists, "the drain agent's result")
+        return path.read_text()
 
     def checks_run(self) -> int:
         """How often the fake check ran."""
@@ -747,45 +1102,47 @@ class Pod:
         for process in self.processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-            out, _ = process.communicate(timeout=10)
+            out, _ = process.communicate(timeout=HANG)
             output.append(out)
         return "".join(output)
 
 
 @pytest.fixture
 def pod(tmp_path: Path, settings: WorkloadSettings) -> Iterator[Pod]:
-    """A pod's drain files; the agents it starts are stopped afterwards."""
+    """A pod's drain files; the agents and hooks it starts are stopped afterwards."""
     the_pod = Pod(tmp_path, settings)
     yield the_pod
-    for process in the_pod.processes:
+    for process in [*the_pod.processes, *the_pod.hooks]:
         if process.poll() is None:
             process.kill()
-            process.wait(timeout=10)
+            process.wait(timeout=HANG)
+    the_pod.clock.close()
 
 
 def test_agent_reports_drained_after_two_pending_answers(pod: Pod) -> None:
     pod.start_agent(pod.fake_check(CHECK_DRAINED_AFTER_TWO_PENDING))
     pod.request("req-1", deadline_in=60)
-    assert pod.wait_result(timeout=20) == "req-1 drained\n"
+    assert pod.wait_result() == "req-1 drained\n"
     assert pod.checks_run() == 3
-    time.sleep(1.5)
+    handled_at = pod.clock.now()
+    pod.run_until(lambda: pod.clock.now() >= handled_at + 10, "ten more seconds")
     assert pod.checks_run() == 3, "a handled request is not checked again"
     assert json.loads((pod.handshake / "last-check.json").read_text())["status"] == "drained"
-    started = time.monotonic()
+    # The clock stands still from here on: the agent's nap cannot end, so only SIGTERM itself can end it.
     output = pod.stop()
-    assert time.monotonic() - started < 5, "SIGTERM ends the agent at once"
+    assert pod.processes[0].returncode == 0 and "drain-agent: stopping" in output, "SIGTERM ends the agent at once"
     assert "req-1: not drained yet (check exit 75)" in output
     assert "req-1: drained" in output
 
 
 def test_agent_never_reports_drained_when_it_cannot_tell(pod: Pod) -> None:
     pod.start_agent(pod.fake_check(CHECK_CANNOT_TELL))
-    started = time.monotonic()
+    requested_at = pod.clock.now()
     pod.request("req-1", deadline_in=3)
-    assert pod.wait_result(timeout=20) == "req-1 timeout\n"
-    elapsed = time.monotonic() - started
-    assert 2 <= elapsed < 10, "kept checking until the deadline, not beyond"
-    assert pod.checks_run() >= 3
+    assert pod.wait_result() == "req-1 timeout\n"
+    # kept checking, once a second from its next look at the request, until the deadline, not beyond
+    assert pod.clock.now() - requested_at == 3
+    assert pod.checks_run() == 3
     output = pod.stop()
     assert "drained" not in (pod.handshake / "result").read_text()
     assert "check exit 69" in output
@@ -795,7 +1152,9 @@ def test_prestop_returns_once_drained(pod: Pod) -> None:
     pod.start_agent(pod.fake_check(CHECK_DRAINED_AFTER_TWO_PENDING))
     code, seconds, log = pod.prestop(settle=1, budget=30)
     assert code == 0, log
-    assert 3 <= seconds < 15, seconds  # settle, then three checks one second apart
+    # settle 1 s, then three checks one second apart; the agent and the hook each look once a second
+    # (which of two scripts woken at the same second goes first is up to the machine: 3 to 5 s)
+    assert 3 <= seconds <= 5, seconds
     assert pod.checks_run() == 3
     assert "drained after" in log
 
@@ -804,15 +1163,15 @@ def test_prestop_waits_until_the_deadline_when_the_check_cannot_tell(pod: Pod) -
     pod.start_agent(pod.fake_check(CHECK_CANNOT_TELL))
     code, seconds, log = pod.prestop(settle=1, budget=4)
     assert code == 1, "reported as a failed hook, never as drained"
-    assert 3 <= seconds < 7, seconds  # the hook counts whole seconds (date +%s)
-    assert pod.checks_run() >= 2
+    assert seconds == 4, seconds  # the whole budget, not a second more
+    assert pod.checks_run() >= 3
     assert "pending events stay on the retained volume" in log
 
 
 def test_prestop_is_bounded_without_an_agent(pod: Pod) -> None:
     code, seconds, log = pod.prestop(settle=1, budget=3)
     assert code == 1
-    assert 2 <= seconds < 6, seconds  # the hook counts whole seconds (date +%s)
+    assert seconds == 3, seconds
     assert "budget of 3s used up" in log
 
 
@@ -822,7 +1181,7 @@ def test_prestop_ignores_a_result_of_an_earlier_request(pod: Pod) -> None:
     pod.start_agent(pod.fake_check(CHECK_CANNOT_TELL))
     code, seconds, _ = pod.prestop(settle=0, budget=3)
     assert code == 1
-    assert seconds >= 2
+    assert seconds == 3, seconds  # the whole budget: the leftover ended nothing early
 
 
 def test_agent_with_the_real_check_and_no_database(pod: Pod) -> None:
@@ -832,7 +1191,7 @@ def test_agent_with_the_real_check_and_no_database(pod: Pod) -> None:
     env = {e["name"]: e["value"] for e in jobsdb_module.jobsdb_env()}
     pod.start_agent(check, env={**env, "RUDDER_DRAIN_PSQL": str(pod.root / "no-psql")})
     pod.request("req-1", deadline_in=3)
-    assert pod.wait_result(timeout=30) == "req-1 timeout\n"
+    assert pod.wait_result() == "req-1 timeout\n"
     last = json.loads((pod.handshake / "last-check.json").read_text())
     assert last["status"] == "unknown"
     pod.stop()
@@ -856,21 +1215,16 @@ def test_drain_against_a_socket_only_trust_jobsdb(
     assert "JOBS_DB_PASSWORD" not in env
     psql = shutil.which("psql") or str(postgres_server.bindir / "psql")
     env["RUDDER_DRAIN_PSQL"] = psql
+    last_check = pod.handshake / "last-check.json"
     with jobsdb.connect() as conn:
         gw = jdb.create_dataset(conn, "gw", 1)
         job = jdb.insert_job(conn, gw, age_seconds=30)
         pod.start_agent(check, env=env)
         pod.request("req-1", deadline_in=120)
-        end = time.monotonic() + 20
-        while (
-            not (pod.handshake / "last-check.json").exists()
-            or "pending" not in (pod.handshake / "last-check.json").read_text()
-        ):
-            assert time.monotonic() < end, "no pending answer from the real check"
-            time.sleep(0.2)
+        pod.run_until(lambda: last_check.exists() and "pending" in last_check.read_text(), "a pending answer")
         assert not (pod.handshake / "result").exists()
         jdb.add_status(conn, gw, job, "succeeded")
-    assert pod.wait_result(timeout=30) == "req-1 drained\n"
+    assert pod.wait_result() == "req-1 drained\n"
     pod.stop()
 
 

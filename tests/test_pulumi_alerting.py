@@ -234,6 +234,8 @@ def test_alert_router(environment: str, runs: dict) -> None:
         "PROJECT": PROJECT,
         **{k: v for k, v in receivers.items() if v},
     }
+    # The alert Lambda's test-only switch (loopback receivers) is never deployed.
+    assert "ALERT_ROUTER_TEST_ALLOW_LOOPBACK" not in router.inputs["environment"]["variables"]
     statements = role_statements(mocks, "alerting-alert_router")
     parameters = [r for r in s.secret_refs if not r.startswith("arn:")]
     secrets = [r for r in s.secret_refs if r.startswith("arn:")]

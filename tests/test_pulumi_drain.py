@@ -45,7 +45,7 @@ class Built:
 
     def statements(self) -> dict[str, dict]:
         """The drain function's inline policy statements, by Sid."""
-        policy = self.one("aws:iam/rolePolicy:RolePolicy").json("policy")
+        policy = self.one("aws:iam/rolePolicy:RolePolicy", "drain-function-policy").json("policy")
         return {s["Sid"]: s for s in policy["Statement"]}
 
 
@@ -83,6 +83,7 @@ def build(config: EnvironmentConfig, **overrides: Callable[[], Any] | Any) -> Bu
             "queue_arn": drain.queue.arn,
             "queue_url": drain.queue.url,
             "dlq_arn": drain.dead_letter_queue.arn,
+            "dlq_url": drain.dead_letter_queue.url,
             "rule_arn": drain.rule.arn,
             "table_arn": drain.table.arn,
             "table_name": drain.table.name,
@@ -129,6 +130,18 @@ def test_queues_encrypted_with_redrive(env_built: tuple[EnvironmentConfig, Built
     assert queue.inputs["visibilityTimeoutSeconds"] == 360
     assert queue.inputs["messageRetentionSeconds"] == 4 * 24 * 3600
     assert queue.inputs["redrivePolicy"] == json.dumps({"deadLetterTargetArn": seen["dlq_arn"], "maxReceiveCount": 5})
+    dlq_policy = built.one("aws:sqs/queuePolicy:QueuePolicy", "drain-dlq_policy")
+    assert dlq_policy.inputs["queueUrl"] == seen["dlq_url"]
+    assert dlq_policy.json("policy")["Statement"] == [
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sqs:*",
+            "Resource": seen["dlq_arn"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]
 
 
 def test_rule_target_and_queue_policy(env_built: tuple[EnvironmentConfig, Built]) -> None:
@@ -156,7 +169,15 @@ def test_rule_target_and_queue_policy(env_built: tuple[EnvironmentConfig, Built]
             "Action": "sqs:SendMessage",
             "Resource": seen["queue_arn"],
             "Condition": {"ArnEquals": {"aws:SourceArn": seen["rule_arn"]}},
-        }
+        },
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sqs:*",
+            "Resource": seen["queue_arn"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
     ]
 
 
@@ -214,6 +235,7 @@ def test_function_settings_and_environment(env_built: tuple[EnvironmentConfig, B
         "DRAIN_QUEUE_URL": seen["queue_url"],
         "ALERT_TOPIC_ARN": seen["topic_arn"],
         "ENVIRONMENT": config.environment,
+        "DRAIN_ASG_NAMES": f"{config.name_prefix}-data-plane",
         "DRAIN_DEADLINE_SECONDS": str(config.drain.deadline_seconds),
         "POLL_INTERVAL_SECONDS": str(config.drain.poll_interval_seconds),
         "ABANDON_AFTER_DEADLINE": str(config.drain.abandon_after_deadline).lower(),
@@ -226,6 +248,7 @@ def test_function_settings_and_environment(env_built: tuple[EnvironmentConfig, B
     assert drain_config.table_name == seen["table_name"]
     assert drain_config.check_document == f"{config.name_prefix}-drain-check"
     assert drain_config.deadline_seconds == config.drain.deadline_seconds
+    assert drain_config.asg_names == {f"{config.name_prefix}-data-plane"}
     logs = built.one("aws:cloudwatch/logGroup:LogGroup")
     assert logs.inputs["name"] == f"/aws/lambda/{config.name_prefix}-drain"
     assert logs.inputs["kmsKeyId"] == seen["key_arn"]
@@ -289,6 +312,7 @@ def test_eks_strategy_has_no_document_and_runs_in_the_vpc() -> None:
     extra = {"Sid": "ReachTheCluster", "Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": "arn:cluster"}
     built = build(
         SINGLE_NODE[0],
+        asg_names=lambda: [pulumi.Output.from_input("eks-nodes-a"), "eks-nodes-b", pulumi.Output.from_input("eks-c")],
         strategy="eks",
         strategy_environment=lambda: {"EKS_CLUSTER_NAME": pulumi.Output.from_input("cluster-1")},
         strategy_statements=[extra],
@@ -304,6 +328,13 @@ def test_eks_strategy_has_no_document_and_runs_in_the_vpc() -> None:
     variables = function.get("environment.variables")
     assert variables["DRAIN_STRATEGY"] == "eks"
     assert variables["EKS_CLUSTER_NAME"] == "cluster-1"
+    assert variables["DRAIN_ASG_NAMES"] == "eks-nodes-a,eks-nodes-b,eks-c"
+    assert drain_config_module().DrainConfig.from_env(variables).asg_names == {"eks-nodes-a", "eks-nodes-b", "eks-c"}
     assert "DRAIN_CHECK_DOCUMENT" not in variables
     assert function.get("vpcConfig.subnetIds") == ["subnet-a"]
-    assert built.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment").name == "drain-function-vpc_access"
+    # network interfaces: the managed policy attached, or an inline policy in its place
+    vpc_access = [r for r in built.mocks.resources if r.name == "drain-function-vpc_access"]
+    assert [r.type for r in vpc_access] in (
+        ["aws:iam/rolePolicyAttachment:RolePolicyAttachment"],
+        ["aws:iam/rolePolicy:RolePolicy"],
+    )

@@ -102,6 +102,7 @@ def test_recipe_bakes_every_component_on_an_encrypted_root(config: EnvironmentCo
     assert device["deviceName"] == "/dev/xvda"
     assert device["ebs"]["encrypted"] == "true"
     assert (device["ebs"]["volumeType"], device["ebs"]["volumeSize"]) == ("gp3", inst.root_volume_size_gib)
+    assert device["ebs"]["kmsKeyId"] == KEY_ARN  # the environment's key (no instance.ebs_kms_key_arn)
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=IDS)
@@ -132,12 +133,49 @@ def test_build_instances_are_private_imdsv2_https_only(config: EnvironmentConfig
 
     role = _only(mocks, "aws:iam/role:Role", "image_pipeline-role")
     assert role.inputs["name"] == builder
-    attachments = {r.inputs["policyArn"] for r in mocks.resources if r.type.startswith("aws:iam/rolePolicyAttachment")}
-    assert attachments == {
-        "arn:aws:iam::aws:policy/EC2InstanceProfileForImageBuilder",
-        "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
-    }
-    assert not [r for r in mocks.resources if r.type == "aws:iam/rolePolicy:RolePolicy"]
+    # No AWS managed policy: the SSM agent's and the build's needs, inline.
+    assert not [r for r in mocks.resources if r.type.startswith("aws:iam/rolePolicyAttachment")]
+    agent = _only(mocks, "aws:iam/rolePolicy:RolePolicy", "image_pipeline-ssm_agent")
+    build = _only(mocks, "aws:iam/rolePolicy:RolePolicy", "image_pipeline-build_policy")
+    assert (agent.inputs["name"], build.inputs["name"]) == ("ssm-agent", "image-build")
+    assert agent.inputs["role"] == build.inputs["role"] == role.outputs["id"]
+    statements = {s["Sid"]: s for s in build.json("policy")["Statement"]}
+    region = config.region
+    assert statements["ReadOwnComponents"]["Resource"] == (
+        f"arn:aws:imagebuilder:{region}:{ACCOUNT}:component/{config.name_prefix}-*"
+    )
+    assert statements["DecryptOwnComponents"]["Resource"] == KEY_ARN
+    assert statements["FetchImageBuilderAgent"]["Resource"] == "arn:aws:s3:::ec2imagebuilder*"
+    logs = _only(mocks, "aws:cloudwatch/logGroup:LogGroup", "image_pipeline-build_logs")
+    assert statements["WriteBuildLogs"]["Resource"] == f"{logs.outputs['arn']}:*"
+    register = agent.json("policy")["Statement"][0]
+    assert register["Resource"] == f"arn:aws:ec2:{region}:{ACCOUNT}:instance/*"
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=IDS)
+def test_autoscaling_may_launch_from_the_ami_encrypted_with_the_environments_key(config: EnvironmentConfig) -> None:
+    mocks = _pipeline(config)
+    grant = _only(mocks, "aws:kms/grant:Grant", "image_pipeline-launch_grant").inputs
+    assert grant["keyId"] == KEY_ARN
+    assert grant["granteePrincipal"] == (
+        f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+    )
+    assert "CreateGrant" in grant["operations"] and "Decrypt" in grant["operations"]
+    distribution = _only(
+        mocks, "aws:imagebuilder/distributionConfiguration:DistributionConfiguration", "image_pipeline-distribution"
+    )
+    (target,) = distribution.inputs["distributions"]
+    assert target["amiDistributionConfiguration"]["kmsKeyId"] == KEY_ARN
+
+
+def test_a_configured_ebs_key_encrypts_the_ami_and_needs_no_grant() -> None:
+    ebs_key = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/ebs"
+    config = CONFIGS[0]
+    config = dataclasses.replace(config, instance=dataclasses.replace(config.instance, ebs_kms_key_arn=ebs_key))
+    mocks = _pipeline(config)
+    assert not [r for r in mocks.resources if r.type == "aws:kms/grant:Grant"]
+    recipe = _only(mocks, "aws:imagebuilder/imageRecipe:ImageRecipe", "image_pipeline-recipe").inputs
+    assert recipe["blockDeviceMappings"][0]["ebs"]["kmsKeyId"] == ebs_key
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=IDS)

@@ -104,8 +104,20 @@ def test_instance_role_reads_only_the_workspace_token(config: EnvironmentConfig,
     assert role.inputs["name"] == f"{name}-data-plane"
     trust = role.json("assumeRolePolicy")["Statement"]
     assert trust == [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]
-    core = _only(mocks, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "instance_role-ssm_core")
-    assert core.inputs["policyArn"] == "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+    # Session Manager and Run Command inline; no AWS managed policy (AmazonSSMManagedInstanceCore would read
+    # every SSM parameter of the account).
+    assert not [r for r in mocks.resources if r.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"]
+    agent = _only(mocks, "aws:iam/rolePolicy:RolePolicy", "instance_role-ssm_agent")
+    assert agent.inputs["name"] == "ssm-agent"
+    assert agent.inputs["role"] == role.outputs["id"]
+    register, channels, messages = agent.json("policy")["Statement"]
+    instances = f"arn:aws:ec2:{config.region}:{ACCOUNT}:instance/*"
+    assert (register["Action"], register["Resource"]) == (["ssm:UpdateInstanceInformation"], instances)
+    assert register["Condition"] == {"ArnLike": {"ec2:SourceInstanceARN": instances}}
+    assert all(a.startswith("ssmmessages:") for a in channels["Action"]) and channels["Resource"] == "*"
+    assert all(a.startswith("ec2messages:") for a in messages["Action"]) and messages["Resource"] == "*"
+    granted = {a for s in agent.json("policy")["Statement"] for a in s["Action"]}
+    assert not {a for a in granted if a.startswith("ssm:Get") or a.startswith("ssm:Put")}
     profile = _only(mocks, "aws:iam/instanceProfile:InstanceProfile", "instance_role-profile")
     assert profile.inputs == {"name": f"{name}-data-plane", "role": f"{name}-data-plane"}
 

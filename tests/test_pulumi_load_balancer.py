@@ -13,6 +13,7 @@ import pytest
 
 from rudder_ha.config import EnvironmentConfig, load_environments, shipped_environment_files
 from rudder_ha.config.model import LoadBalancerSettings
+from rudder_ha.parts.load_balancer import spec
 from rudder_ha.parts.load_balancer.pulumi import DataPlaneLoadBalancer, DataPlaneLoadBalancerProps
 from rudder_ha.parts.private_bucket.pulumi import PrivateBucketProps, add_private_bucket
 from tests.support.pulumi_mocks import ACCOUNT, PARTITION, RecordedResource, RecordingMocks, run_program
@@ -22,6 +23,10 @@ IDS = [c.environment for c in CONFIGS]
 VPC = "vpc-0test"
 SUBNETS = ["subnet-0pub1", "subnet-0pub2"]
 INSTANCES_SG = "sg-0instances"
+KEY_ARN = f"arn:{PARTITION}:kms:eu-west-1:{ACCOUNT}:key/environment"
+WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+WAF_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
+WAF_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
 ELB_ACCOUNT_ARN = f"arn:{PARTITION}:iam::156460612806:root"
 
 
@@ -29,9 +34,11 @@ def run(
     config: EnvironmentConfig,
     settings: LoadBalancerSettings | None = None,
     seen: dict[str, Any] | None = None,
+    log_key_arn: str | None = KEY_ARN,
 ) -> RecordingMocks:
     """Builds the load balancer (with ``settings`` instead of the config's, if given) and allows it to
-    reach the instances' security group, as the single-node stack does."""
+    reach the instances' security group, as the single-node stack does (prod by the config's tier, the
+    environment key for the web ACL's log group)."""
 
     def program() -> None:
         provider = aws.Provider("aws", region=config.region)
@@ -43,6 +50,8 @@ def run(
                 public_subnet_ids=SUBNETS,
                 settings=settings or config.load_balancer,
                 health_check=config.health_check,
+                prod=config.is_prod,
+                log_key_arn=log_key_arn,
             ),
             pulumi.ResourceOptions(providers=[provider]),
         )
@@ -139,17 +148,27 @@ def test_listeners_serve_https_and_redirect_http_or_serve_http_only_in_dev(confi
         assert (http["port"], http["protocol"], http["defaultActions"]) == (80, "HTTP", forward)
         assert "sslPolicy" not in http
     else:
-        assert set(listeners) == {"load_balancer-https", "load_balancer-http_redirect"}
+        http_name = "load_balancer-http_forbidden" if config.is_prod else "load_balancer-http_redirect"
+        assert set(listeners) == {"load_balancer-https", http_name}
         https = listeners["load_balancer-https"].inputs
         assert (https["port"], https["protocol"], https["defaultActions"]) == (443, "HTTPS", forward)
         assert https["sslPolicy"] == s.ssl_policy
         assert "TLS13" in https["sslPolicy"]
         assert https["certificateArn"] == s.certificate_arn
-        redirect = listeners["load_balancer-http_redirect"].inputs
-        assert (redirect["port"], redirect["protocol"]) == (80, "HTTP")
-        assert redirect["defaultActions"] == [
-            {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}
-        ]
+        http = listeners[http_name].inputs
+        assert (http["port"], http["protocol"]) == (80, "HTTP")
+        if config.is_prod:
+            (action,) = http["defaultActions"]
+            assert action["type"] == "fixed-response"
+            assert action["fixedResponse"] == {
+                "contentType": "text/plain",
+                "messageBody": spec.HTTPS_ONLY_MESSAGE,
+                "statusCode": "403",
+            }
+        else:
+            assert http["defaultActions"] == [
+                {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}
+            ]
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=IDS)
@@ -178,7 +197,8 @@ def test_security_group_admits_clients_on_listened_ports_and_reaches_only_the_ga
         if s.http_only:
             assert rule["description"] == "HTTP event intake (dev only)"
         else:
-            assert rule["description"] == ("HTTPS event intake" if port == 443 else "HTTP (redirected to HTTPS)")
+            http = "HTTP (answered 403)" if config.is_prod else "HTTP (redirected to HTTPS)"
+            assert rule["description"] == ("HTTPS event intake" if port == 443 else http)
 
     egress = of_type(mocks, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
     assert list(egress) == ["load_balancer-egress_gateway"]
@@ -210,7 +230,7 @@ def test_endpoint_url_is_the_domain_over_https_or_the_alb_over_http_in_dev(confi
 
 
 def test_waf_acl_is_associated_when_configured_and_cidrs_multiply_rules() -> None:
-    config = next(c for c in CONFIGS if not c.load_balancer.http_only)
+    config = next(c for c in CONFIGS if not c.load_balancer.http_only and not c.is_prod)
     acl = f"arn:{PARTITION}:wafv2:{config.region}:{ACCOUNT}:regional/webacl/rudder/abc"
     settings = dataclasses.replace(
         config.load_balancer, waf_web_acl_arn=acl, ingress_cidrs=("10.0.0.0/8", "192.0.2.0/24")
@@ -228,6 +248,108 @@ def test_waf_acl_is_associated_when_configured_and_cidrs_multiply_rules() -> Non
 
     plain = run(config)
     assert not of_type(plain, "aws:wafv2/webAclAssociation:WebAclAssociation")
+
+
+# --- the prod web ACL -------------------------------------------------------------------------------------
+
+PROD = next(c for c in CONFIGS if c.is_prod)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=IDS)
+def test_web_acl_in_prod_only(config: EnvironmentConfig) -> None:
+    mocks = run(config)
+    acls = of_type(mocks, WEB_ACL)
+    if config.is_prod and not config.load_balancer.waf_web_acl_arn:
+        assert list(acls) == ["load_balancer-web_acl"]
+        association = only(mocks, WAF_ASSOCIATION, "load_balancer-waf").inputs
+        assert association == {
+            "resourceArn": output(mocks, ALB, "load_balancer-alb", "arn"),
+            "webAclArn": output(mocks, WEB_ACL, "load_balancer-web_acl", "arn"),
+        }
+    else:
+        assert not acls and not of_type(mocks, WAF_ASSOCIATION) and not of_type(mocks, WAF_LOGGING)
+
+
+def test_web_acl_rate_limits_and_runs_body_inspecting_managed_rules() -> None:
+    acl = only(run(PROD), WEB_ACL, "load_balancer-web_acl").inputs
+    assert acl["name"] == f"{PROD.name_prefix}-alb"
+    assert acl["scope"] == "REGIONAL"
+    assert acl["defaultAction"] == {"allow": {}}
+    assert acl["visibilityConfig"]["metricName"] == f"{PROD.name_prefix}-alb"
+    rules = acl["rules"]
+    assert [(r["name"], r["priority"]) for r in rules] == [
+        ("rate-limit-per-ip", 0),
+        ("aws-common-rule-set", 1),
+        ("aws-known-bad-inputs", 2),
+    ]
+    rate, common, bad_inputs = rules
+    assert rate["action"] == {"block": {}}
+    assert rate["statement"] == {
+        "rateBasedStatement": {
+            "limit": spec.WAF_RATE_LIMIT_PER_IP,
+            "evaluationWindowSec": 300,
+            "aggregateKeyType": "IP",
+        }
+    }
+    for rule in (common, bad_inputs):
+        assert rule["overrideAction"] == {"none": {}}, "the groups block with their rules' own actions"
+        assert rule["statement"]["managedRuleGroupStatement"]["vendorName"] == "AWS"
+        assert "action" not in rule
+    assert common["statement"]["managedRuleGroupStatement"] == {
+        "vendorName": "AWS",
+        "name": "AWSManagedRulesCommonRuleSet",
+        # SDK batches are JSON bodies far over the 8 KB an ALB hands WAF: counted, never blocked for size.
+        "ruleActionOverrides": [
+            {"name": "SizeRestrictions_BODY", "actionToUse": {"count": {}}},
+            {"name": "GenericRFI_BODY", "actionToUse": {"count": {}}},
+        ],
+    }
+    assert bad_inputs["statement"]["managedRuleGroupStatement"] == {
+        "vendorName": "AWS",
+        "name": "AWSManagedRulesKnownBadInputsRuleSet",
+    }
+    for rule in rules:
+        visibility = rule["visibilityConfig"]
+        assert visibility["cloudwatchMetricsEnabled"] and visibility["sampledRequestsEnabled"]
+        assert visibility["metricName"] == f"{PROD.name_prefix}-alb-{rule['name']}"
+
+
+def test_web_acl_logs_blocked_and_counted_requests_to_an_encrypted_group_without_the_write_key() -> None:
+    mocks = run(PROD)
+    group = only(mocks, "aws:cloudwatch/logGroup:LogGroup", "load_balancer-web_acl_logs").inputs
+    assert group == {
+        "name": f"aws-waf-logs-{PROD.name_prefix}",
+        "kmsKeyId": KEY_ARN,
+        "retentionInDays": PROD.load_balancer.access_logs_retention_days,
+    }
+    logging = only(mocks, WAF_LOGGING, "load_balancer-web_acl_logging").inputs
+    assert logging["resourceArn"] == output(mocks, WEB_ACL, "load_balancer-web_acl", "arn")
+    assert logging["logDestinationConfigs"] == [
+        output(mocks, "aws:cloudwatch/logGroup:LogGroup", "load_balancer-web_acl_logs", "arn")
+    ]
+    assert logging["redactedFields"] == [{"singleHeader": {"name": "authorization"}}]
+    assert logging["loggingFilter"] == {
+        "defaultBehavior": "DROP",
+        "filters": [
+            {
+                "behavior": "KEEP",
+                "requirement": "MEETS_ANY",
+                "conditions": [{"actionCondition": {"action": "BLOCK"}}, {"actionCondition": {"action": "COUNT"}}],
+            }
+        ],
+    }
+
+
+def test_prod_with_its_own_web_acl_gets_no_second_one() -> None:
+    acl = f"arn:{PARTITION}:wafv2:{PROD.region}:{ACCOUNT}:regional/webacl/corporate/abc"
+    mocks = run(PROD, dataclasses.replace(PROD.load_balancer, waf_web_acl_arn=acl))
+    assert not of_type(mocks, WEB_ACL) and not of_type(mocks, WAF_LOGGING)
+    assert only(mocks, WAF_ASSOCIATION, "load_balancer-waf").inputs["webAclArn"] == acl
+
+
+def test_the_web_acl_log_group_needs_the_environment_key() -> None:
+    with pytest.raises(Exception, match="log_key_arn"):
+        run(PROD, log_key_arn=None)
 
 
 # --- the access-log bucket --------------------------------------------------------------------------------

@@ -112,7 +112,8 @@ def test_key_rotates_and_its_policy_scopes_each_service_to_the_account(config: E
     assert list(statements) == ["AccountAdministers", "LogsUsesKey", "CloudwatchUsesKey", "EventsUsesKey", "SnsUsesKey"]
     admin = statements["AccountAdministers"]
     assert admin["Principal"] == {"AWS": f"arn:{PARTITION}:iam::{ACCOUNT}:root"}
-    assert admin["Action"] == "kms:*"
+    # Every operation of a symmetric key by name, never kms:* (tests/test_iam_least_privilege.py).
+    assert "kms:*" not in admin["Action"] and {"kms:PutKeyPolicy", "kms:Decrypt"} <= set(admin["Action"])
     logs = statements["LogsUsesKey"]
     assert logs["Principal"] == {"Service": f"logs.{config.region}.amazonaws.com"}
     assert logs["Condition"] == {
@@ -120,9 +121,16 @@ def test_key_rotates_and_its_policy_scopes_each_service_to_the_account(config: E
     }
     assert "kms:*" not in logs["Action"] and "kms:Decrypt" in logs["Action"]
     assert "Condition" not in statements["CloudwatchUsesKey"]
-    for sid, service in (("EventsUsesKey", "events"), ("SnsUsesKey", "sns")):
+    prefix, region = config.name_prefix, config.region
+    for sid, service, source in (
+        ("EventsUsesKey", "events", f"arn:{PARTITION}:events:{region}:{ACCOUNT}:rule/{prefix}-*"),
+        ("SnsUsesKey", "sns", f"arn:{PARTITION}:sns:{region}:{ACCOUNT}:{prefix}-*"),
+    ):
         assert statements[sid]["Principal"] == {"Service": f"{service}.amazonaws.com"}
-        assert statements[sid]["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+        assert statements[sid]["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": ACCOUNT},
+            "ArnLike": {"aws:SourceArn": source},
+        }
 
 
 # --- a new VPC --------------------------------------------------------------------------------------------

@@ -35,7 +35,17 @@ ASPECTS = (
     Aspect("health check", ("aws_lb_target_group",), ()),
     Aspect("autoscaling group and lifecycle hook", ("aws_autoscaling_group", "aws_autoscaling_lifecycle_hook"), ()),
     Aspect("launch template (IMDSv2, volumes, user data)", ("aws_launch_template",), ()),
-    Aspect("load balancer and listener TLS", ("aws_lb", "aws_lb_listener"), ()),
+    Aspect(
+        "load balancer, listener TLS and web ACL",
+        (
+            "aws_lb",
+            "aws_lb_listener",
+            "aws_wafv2_web_acl",
+            "aws_wafv2_web_acl_association",
+            "aws_wafv2_web_acl_logging_configuration",
+        ),
+        (),
+    ),
     Aspect(
         "network and security groups",
         (
@@ -119,6 +129,7 @@ ASPECTS = (
             "aws_imagebuilder_image_pipeline",
             "aws_imagebuilder_image_recipe",
             "aws_imagebuilder_infrastructure_configuration",
+            "aws_kms_grant",
         ),
         (),
     ),

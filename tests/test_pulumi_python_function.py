@@ -42,7 +42,7 @@ def only(mocks: RecordingMocks, type_: str) -> RecordedResource:
 
 def statements_by_sid(mocks: RecordingMocks) -> dict[str, dict]:
     """The inline policy's statements, by Sid."""
-    policy = only(mocks, "aws:iam/rolePolicy:RolePolicy").json("policy")
+    (policy,) = [r.json("policy") for r in mocks.resources if r.name.endswith("-policy")]
     assert policy["Version"] == "2012-10-17"
     return {s["Sid"]: s for s in policy["Statement"]}
 
@@ -122,8 +122,10 @@ def test_policy_is_scoped_to_own_log_group_and_key() -> None:
         "Effect": "Allow",
         "Action": "kms:Decrypt",
         "Resource": KEY_ARN,
+        "Condition": {"StringLike": {"kms:ViaService": "lambda.*.amazonaws.com"}},
     }
     assert statements["Extra"]["Resource"] == "t"
+    assert not [r for r in mocks.resources if r.name.endswith("-vpc_access")]
     assert "environment" not in only(mocks, "aws:lambda/function:Function").inputs
 
 
@@ -145,9 +147,21 @@ def test_vpc_and_dead_letter_queue(as_output: bool) -> None:
     assert function.get("vpcConfig.subnetIds") == ["subnet-a", "subnet-b"]
     assert function.get("vpcConfig.securityGroupIds") == ["sg-1"]
     assert function.get("deadLetterConfig.targetArn") == dlq
-    attachment = only(mocks, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
-    assert attachment.name == "fn-vpc_access"
-    assert attachment.inputs["policyArn"] == "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+    # Network interfaces in its own subnets and groups, inline: no AWS managed policy.
+    assert not [r for r in mocks.resources if r.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"]
+    (access,) = [r for r in mocks.resources if r.name == "fn-vpc_access"]
+    assert access.inputs["name"] == "vpc-access"
+    create, manage, describe = access.json("policy")["Statement"]
+    assert create["Resource"] == [
+        "arn:*:ec2:*:*:network-interface/*",
+        "arn:*:ec2:*:*:subnet/subnet-a",
+        "arn:*:ec2:*:*:subnet/subnet-b",
+        "arn:*:ec2:*:*:security-group/sg-1",
+    ]
+    assert manage["Condition"] == {
+        "ArnLike": {"ec2:Subnet": ["arn:*:ec2:*:*:subnet/subnet-a", "arn:*:ec2:*:*:subnet/subnet-b"]}
+    }
+    assert (describe["Action"], describe["Resource"]) == (["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"], "*")
     statements = statements_by_sid(mocks)
     assert statements["SendDeadLetters"]["Resource"] == dlq
     assert statements["EncryptDeadLetters"]["Resource"] == KEY_ARN

@@ -240,6 +240,8 @@ def test_alert_router_environment_names_the_secrets_never_their_values(synth: Sy
         "PROJECT": PROJECT,
         **{key: value for key, value in receivers.items() if value},
     }
+    # The alert Lambda's test-only switch (loopback receivers) is never deployed.
+    assert "ALERT_ROUTER_TEST_ALLOW_LOOPBACK" not in variables
     if env == "prod":
         assert variables["PAGERDUTY_ROUTING_KEY_PARAMETER"] == "/rudder-ha/prod/pagerduty-routing-key"
         assert variables["VICTOROPS_URL_PARAMETER"] == "/rudder-ha/prod/victorops-url"

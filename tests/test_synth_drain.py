@@ -41,9 +41,22 @@ def test_lifecycle_events_reach_an_encrypted_queue_with_a_dlq(synth: SynthOutput
     queue_policy = json.loads(
         next(p for p in resources(stack, "aws_sqs_queue_policy") if "drain_queue" in p["queue_url"])["policy"]
     )
-    (statement,) = queue_policy["Statement"]
+    statements = {s["Sid"]: s for s in queue_policy["Statement"]}
+    assert set(statements) == {"LifecycleEventsFromThisRule", "DenyInsecureTransport"}
+    statement = statements["LifecycleEventsFromThisRule"]
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
     assert "aws_cloudwatch_event_rule.drain_rule" in statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_drain_queue_and_its_dlq_refuse_requests_without_tls(synth: SynthOutput, env: str) -> None:
+    stack = synth.stack(env)
+    for queue in ("drain_queue", "drain_dlq"):
+        (policy,) = [p for p in resources(stack, "aws_sqs_queue_policy") if f"aws_sqs_queue.{queue}_" in p["queue_url"]]
+        deny = next(s for s in json.loads(policy["policy"])["Statement"] if s["Effect"] == "Deny")
+        assert deny["Principal"] == "*" and deny["Action"] == "sqs:*"
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        assert f"aws_sqs_queue.{queue}_" in deny["Resource"]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -67,6 +80,9 @@ def test_queue_feeds_the_drain_lambda_with_partial_batch_failures(synth: SynthOu
     assert variables["DRAIN_TABLE_NAME"].startswith("${aws_dynamodb_table.")
     assert variables["DRAIN_CHECK_DOCUMENT"].startswith("${aws_ssm_document.")
     assert variables["ALERT_TOPIC_ARN"].startswith("${aws_sns_topic.")
+    rule = next(r for r in resources(stack, "aws_cloudwatch_event_rule") if r["name"] == f"rudder-ha-{env}-drain")
+    routed = json.loads(rule["event_pattern"])["detail"]["AutoScalingGroupName"]
+    assert variables["DRAIN_ASG_NAMES"].split(",") == routed == [f"rudder-ha-{env}-data-plane"]
     assert fn["handler"] == "handler.handler"
     assert fn["kms_key_arn"].startswith("${aws_kms_key.")
     assert fn["tracing_config"]["mode"] == "Active"
@@ -123,3 +139,13 @@ def test_instances_carry_the_tag_the_ssm_condition_checks(synth: SynthOutput) ->
     for env in ENVIRONMENTS:
         group = only(synth.stack(env), "aws_autoscaling_group")
         assert {"key": "environment", "value": env, "propagate_at_launch": True} in group["tag"]
+
+
+def test_eks_node_drain_names_every_node_group(synth: SynthOutput) -> None:
+    """The eks topology passes its node groups' Auto Scaling groups: the ones the rule routes."""
+    stack = synth.stacks["rudder-ha-prod-eks-cluster"]
+    fn = next(f for f in resources(stack, "aws_lambda_function") if f["function_name"] == "rudder-ha-prod-eks-drain")
+    rule = next(r for r in resources(stack, "aws_cloudwatch_event_rule") if r["name"] == "rudder-ha-prod-eks-drain")
+    routed = json.loads(rule["event_pattern"])["detail"]["AutoScalingGroupName"]
+    assert len(routed) == 3 and all("autoscaling_groups[0].name" in name for name in routed)
+    assert fn["environment"]["variables"]["DRAIN_ASG_NAMES"] == ",".join(routed)

@@ -71,6 +71,12 @@ def test_addons_with_pod_identity(stack: dict[str, Any]) -> None:
     assert any(d.startswith("aws_eks_node_group.") for d in addons["coredns"]["depends_on"])
 
 
+def test_the_cni_enforces_network_policies(stack: dict[str, Any]) -> None:
+    """Without the network policy agent EKS accepts the namespace's NetworkPolicies and enforces none."""
+    addons = {a["addon_name"]: a for a in resources(stack, "aws_eks_addon")}
+    assert json.loads(addons["vpc-cni"]["configuration_values"]) == {"enableNetworkPolicy": "true"}
+
+
 def test_one_node_group_per_zone_with_imdsv2_and_a_drain_hook(synth: SynthOutput, stack: dict[str, Any]) -> None:
     groups = resources(stack, "aws_eks_node_group")
     zones = synth.configs["prod-eks"].network.availability_zones
@@ -91,6 +97,32 @@ def test_one_node_group_per_zone_with_imdsv2_and_a_drain_hook(synth: SynthOutput
     assert all(s["tags"].get("kubernetes.io/role/elb") == "1" for s in subnets if s["tags"]["Tier"] == "public")
 
 
+def test_node_role_joins_pulls_and_runs_session_manager_only(stack: dict[str, Any]) -> None:
+    """No AmazonSSMManagedInstanceCore (every SSM parameter of the account): Session Manager and Run Command
+    inline, and the narrowest image-pull policy. Pods never see the node role: IMDSv2 with hop limit 1 (a
+    pod is one hop further) and EKS Pod Identity for the pods that call AWS."""
+    role = next(k for k, r in stack["resource"]["aws_iam_role"].items() if r["name"] == "rudder-ha-prod-eks-eks-node")
+    attached = sorted(
+        a["policy_arn"].rsplit("/", 1)[1]
+        for a in resources(stack, "aws_iam_role_policy_attachment")
+        if a["role"] == f"${{aws_iam_role.{role}.name}}"
+    )
+    assert attached == ["AmazonEC2ContainerRegistryPullOnly", "AmazonEKSWorkerNodePolicy"]
+    (inline,) = [p for p in resources(stack, "aws_iam_role_policy") if p["role"] == f"${{aws_iam_role.{role}.id}}"]
+    assert inline["name"] == "ssm-agent"
+    statements = json.loads(inline["policy"])["Statement"]
+    for statement in statements:
+        assert_scoped(statement)
+    actions = {a for s in statements for a in s["Action"]}
+    assert not [a for a in actions if a.startswith(("ssm:Get", "ssm:Put", "ssm:List", "ssm:Describe"))]
+    groups = resources(stack, "aws_eks_node_group")
+    assert all(f"aws_iam_role_policy.{k}" in g["depends_on"] for g in groups for k in _keys(stack, inline))
+
+
+def _keys(stack: dict[str, Any], policy: dict[str, Any]) -> list[str]:
+    return [k for k, p in stack["resource"]["aws_iam_role_policy"].items() if p is policy]
+
+
 def test_node_drain_reuses_the_pipeline_with_the_eks_strategy(stack: dict[str, Any]) -> None:
     fn = next(f for f in resources(stack, "aws_lambda_function") if f["function_name"] == "rudder-ha-prod-eks-drain")
     env = fn["environment"]["variables"]
@@ -104,9 +136,12 @@ def test_node_drain_reuses_the_pipeline_with_the_eks_strategy(stack: dict[str, A
     (access,) = [e for e in resources(stack, "aws_eks_access_entry") if e.get("kubernetes_groups")]
     assert access["kubernetes_groups"] == ["rudder-ha:node-drainer"]
     assert resources(stack, "aws_ssm_document") == []
-    policy = next(p for k, p in stack["resource"]["aws_iam_role_policy"].items() if k.startswith("drain_function"))
-    for statement in json.loads(policy["policy"])["Statement"]:
-        assert_scoped(statement)
+    drain_policies = [p for k, p in stack["resource"]["aws_iam_role_policy"].items() if k.startswith("drain_function")]
+    assert {p["name"] for p in drain_policies} == {"least-privilege", "vpc-access"}
+    assert not [a for a in resources(stack, "aws_iam_role_policy_attachment") if "drain_function" in a["role"]]
+    for policy in drain_policies:
+        for statement in json.loads(policy["policy"])["Statement"]:
+            assert_scoped(statement)
     ingress = [
         r
         for r in resources(stack, "aws_vpc_security_group_ingress_rule")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -110,6 +111,10 @@ def test_backend_role_reads_the_workspace_token_only(synth: SynthOutput, stack: 
     assert read["Resource"] == token.secrets_manager_arn
 
 
+def actions_of(statements: dict[str, dict[str, Any]]) -> set[str]:
+    return {a for s in statements.values() for a in s["Action"]}
+
+
 def test_lb_controller_policy_is_scoped_to_the_clusters_resources(stack: dict[str, Any]) -> None:
     # The controller's Describe*/Get* discovery calls take no resource ARN (AWS Service Authorization
     # Reference, Amazon EC2 and Elastic Load Balancing V2): "*" is their only form.
@@ -131,6 +136,22 @@ def test_lb_controller_policy_is_scoped_to_the_clusters_resources(stack: dict[st
     cluster_vpc = ":vpc/${data.aws_eks_cluster.cluster.vpc_config[0].vpc_id}"
     assert statements["BackendSecurityGroupRules"]["Condition"]["ArnEquals"]["ec2:Vpc"].endswith(cluster_vpc)
     assert statements["CreateSecurityGroupInClusterVpc"]["Resource"].endswith(cluster_vpc)
+    assert statements["SecurityGroupsOfClusterVpc"]["Action"] == ["ec2:GetSecurityGroupsForVpc"]
+    assert statements["SecurityGroupsOfClusterVpc"]["Resource"].endswith(cluster_vpc)
+    # Listeners and rules: only on this cluster's load balancers, and only those carrying its tag.
+    for sid in ("CreateListenersOnOwnLoadBalancers", "ManageOwnListenersAndRules"):
+        assert statements[sid]["Condition"] == {"StringEquals": {f"aws:ResourceTag/{tag}": CLUSTER}}, sid
+    assert statements["CreateListenersOnOwnLoadBalancers"]["Resource"].endswith(":loadbalancer/app/*/*")
+    listener_actions = {a for a in actions_of(statements) if "Listener" in a or "Rule" in a}
+    tagged = {
+        a
+        for s in statements.values()
+        if s.get("Condition", {}).get("StringEquals", {}).get(f"aws:ResourceTag/{tag}") == CLUSTER
+        or s.get("Condition", {}).get("StringEquals", {}).get(f"aws:RequestTag/{tag}") == CLUSTER
+        for a in s["Action"]
+    }
+    writes = {a for a in listener_actions if not a.split(":")[1].startswith("Describe")}
+    assert writes and writes <= tagged, writes - tagged
     creates = statements["CreateLoadBalancers"]["Resource"]
     assert all(":elasticloadbalancing:eu-west-1:" in r for r in creates)
     assert any(":loadbalancer/app/" in r for r in creates) and not any("/net/" in r for r in creates)
@@ -157,13 +178,25 @@ def test_node_drainer_cluster_role(stack: dict[str, Any]) -> None:
     ]
 
 
+def terraform_literal(value: Any) -> Any:
+    """``value`` as Terraform JSON spells literal text: ``${`` as ``$${`` and ``%{`` as ``%%{`` (Terraform reads
+    them back as ``${`` and ``%{``; the drain scripts in the ConfigMap are full of shell ``${...}``)."""
+    if isinstance(value, str):
+        return value.replace("${", "$${").replace("%{", "%%{")
+    if isinstance(value, dict):
+        return {k: terraform_literal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [terraform_literal(v) for v in value]
+    return value
+
+
 def test_every_rendered_manifest_is_applied_once(stack: dict[str, Any], rendered: list[dict[str, Any]]) -> None:
     applied = stack["resource"]["kubernetes_manifest"]
     ids = [manifest_id(m) for m in rendered]
     assert len(set(ids)) == len(ids) == len(applied)
     assert set(applied) == set(ids)
     for manifest in rendered:
-        assert applied[manifest_id(manifest)]["manifest"] == manifest, manifest_id(manifest)
+        assert applied[manifest_id(manifest)]["manifest"] == terraform_literal(manifest), manifest_id(manifest)
 
 
 def test_manifest_ids_are_stable() -> None:
@@ -182,6 +215,50 @@ def test_manifests_wait_for_what_they_need(stack: dict[str, Any]) -> None:
     backend = applied["k8s_statefulset_rudder_rudder_backend"]["depends_on"]
     assert "aws_eks_pod_identity_association.backend_pod_identity" in backend
     assert "depends_on" not in applied["k8s_namespace_cluster_rudder"]
+
+
+def test_network_policies_are_applied_before_any_workload(
+    stack: dict[str, Any], rendered: list[dict[str, Any]]
+) -> None:
+    """Each manifest waits for the one rendered before it: the policies come right after the namespace."""
+    applied = stack["resource"]["kubernetes_manifest"]
+    ids = [manifest_id(m) for m in rendered]
+    policies = [i for i in ids if i.startswith("k8s_networkpolicy_rudder_")]
+    assert policies == ids[1 : 1 + len(policies)] and len(policies) == 4
+    assert applied[policies[0]]["depends_on"] == ["kubernetes_manifest.k8s_namespace_cluster_rudder"]
+    first_workload = min(
+        ids.index("k8s_statefulset_rudder_rudder_backend"), ids.index("k8s_deployment_rudder_rudder_transformer")
+    )
+    assert ids.index(policies[-1]) < first_workload
+
+
+def test_backend_admits_the_alb_from_the_cluster_stacks_public_subnets(
+    synth: SynthOutput, rendered: list[dict[str, Any]]
+) -> None:
+    """The NetworkPolicy names the CIDRs of the subnets the cluster stack tags for internet-facing ALBs."""
+    cluster_stack = synth.stacks[f"{CLUSTER}-cluster"]
+    elb_subnets = sorted(
+        subnet["cidr_block"]
+        for subnet in resources(cluster_stack, "aws_subnet")
+        if subnet.get("tags", {}).get("kubernetes.io/role/elb") == "1"
+    )
+    assert len(elb_subnets) == len(synth.configs[ENV].network.availability_zones)
+    policy = next(m for m in rendered if m["kind"] == "NetworkPolicy" and m["metadata"]["name"] == "rudder-backend")
+    (ingress,) = policy["spec"]["ingress"]
+    assert sorted(peer["ipBlock"]["cidr"] for peer in ingress["from"]) == elb_subnets
+    assert ingress["ports"] == [{"protocol": "TCP", "port": 8080}]
+
+
+def test_an_existing_vpc_is_refused_rather_than_opened_whole(synth: SynthOutput) -> None:
+    config = synth.configs[ENV]
+    existing = dataclasses.replace(
+        config,
+        network=dataclasses.replace(
+            config.network, vpc_id="vpc-0123", vpc_cidr=None, public_subnet_cidrs=(), private_subnet_cidrs=()
+        ),
+    )
+    with pytest.raises(ValueError, match="public_subnet_cidrs"):
+        workload_settings(existing)
 
 
 def test_backend_replicas_come_from_the_environment(synth: SynthOutput, stack: dict[str, Any]) -> None:

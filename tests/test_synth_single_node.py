@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from rudder_ha import PROJECT
+from rudder_ha.common.policies import ACTIONS_WITHOUT_RESOURCES
 from tests.support.synth import SynthOutput, only, resources
 
 pytestmark = pytest.mark.synth
@@ -18,18 +19,14 @@ def policy(text: str) -> dict[str, Any]:
     return json.loads(text)
 
 
-WILDCARD_ONLY_ACTIONS = {
-    # These take no resource ARN at all (AWS Service Authorization Reference): "*" is the only form.
-    "xray:PutTraceSegments",
-    "xray:PutTelemetryRecords",
-    "cloudwatch:PutMetricData",
-    "autoscaling:DescribeAutoScalingGroups",
-    "autoscaling:DescribeLifecycleHooks",
-    "autoscaling:DescribeWarmPool",
-    "elasticloadbalancing:DescribeTargetHealth",
-    "ec2:DescribeInstances",
-    "ssm:GetCommandInvocation",
-}
+WILDCARD_ONLY_ACTIONS = frozenset(ACTIONS_WITHOUT_RESOURCES)
+"""Actions that take no resource ARN at all (AWS Service Authorization Reference): "*" is their only form. One
+list for the whole project, with the reason for each: :data:`rudder_ha.common.policies.ACTIONS_WITHOUT_RESOURCES`
+(``tests/test_iam_least_privilege.py`` holds every stack to it)."""
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
 
 
 def assert_scoped(statement: dict[str, Any]) -> None:
@@ -120,7 +117,7 @@ def test_existing_vpc_is_used_as_given_and_checked_at_plan_time(synth: SynthOutp
 
 
 @pytest.mark.parametrize("env", ["staging", "prod"])
-def test_https_listener_with_tls13_and_redirect(synth: SynthOutput, env: str) -> None:
+def test_https_listener_with_tls13(synth: SynthOutput, env: str) -> None:
     stack = synth.stack(env)
     listeners = {ls["port"]: ls for ls in resources(stack, "aws_lb_listener")}
     assert set(listeners) == {80, 443}
@@ -129,9 +126,84 @@ def test_https_listener_with_tls13_and_redirect(synth: SynthOutput, env: str) ->
     assert https["ssl_policy"].startswith("ELBSecurityPolicy-TLS13-")
     assert https["certificate_arn"] == synth.configs[env].load_balancer.certificate_arn
     assert https["default_action"][0]["type"] == "forward"
-    redirect = listeners[80]["default_action"][0]
+
+
+def test_staging_redirects_http_to_https(synth: SynthOutput) -> None:
+    listeners = {ls["port"]: ls for ls in resources(synth.stack("staging"), "aws_lb_listener")}
+    (redirect,) = listeners[80]["default_action"]
     assert redirect["type"] == "redirect"
     assert redirect["redirect"] == {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"}
+
+
+def test_prod_answers_http_with_a_fixed_403(synth: SynthOutput) -> None:
+    """No redirect in prod: the write key has already crossed in clear text; a 403 makes the source fail."""
+    listeners = {ls["port"]: ls for ls in resources(synth.stack("prod"), "aws_lb_listener")}
+    http = listeners[80]
+    assert http["protocol"] == "HTTP"
+    (action,) = http["default_action"]
+    assert action["type"] == "fixed-response"
+    assert action["fixed_response"]["status_code"] == "403"
+    assert action["fixed_response"]["content_type"] == "text/plain"
+    assert "HTTPS only" in action["fixed_response"]["message_body"]
+    assert len(action["fixed_response"]["message_body"]) <= 1024, "the ALB's limit for a fixed response body"
+    assert "target_group_arn" not in json.dumps(http), "port 80 forwards nothing in prod"
+
+
+@pytest.mark.parametrize("env", ["dev", "staging"])
+def test_no_web_acl_outside_prod(synth: SynthOutput, env: str) -> None:
+    stack = synth.stack(env)
+    for kind in ("aws_wafv2_web_acl", "aws_wafv2_web_acl_association", "aws_wafv2_web_acl_logging_configuration"):
+        assert not resources(stack, kind), kind
+
+
+def test_prod_alb_has_its_own_web_acl(synth: SynthOutput) -> None:
+    stack = synth.stack("prod")
+    acl = only(stack, "aws_wafv2_web_acl")
+    assert acl["scope"] == "REGIONAL"
+    assert acl["default_action"] == {"allow": {}}
+    rules = {r["name"]: r for r in acl["rule"]}
+    assert [r["priority"] for r in acl["rule"]] == [0, 1, 2]
+    rate = rules["rate-limit-per-ip"]
+    assert rate["action"] == {"block": {}}
+    assert rate["statement"]["rate_based_statement"]["aggregate_key_type"] == "IP"
+    assert rate["statement"]["rate_based_statement"]["limit"] >= 10_000
+    groups = {r["statement"]["managed_rule_group_statement"]["name"]: r for r in acl["rule"] if "override_action" in r}
+    assert set(groups) == {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"}
+    assert all(g["override_action"] == {"none": {}} for g in groups.values()), "the groups' own block actions"
+    # SDK batches are JSON bodies well over the 8 KB an ALB hands WAF: the size rule counts, never blocks;
+    # so does the rule that takes page events' URLs for file inclusion. Every other body rule blocks.
+    common = groups["AWSManagedRulesCommonRuleSet"]["statement"]["managed_rule_group_statement"]
+    assert common["rule_action_override"] == [
+        {"name": "SizeRestrictions_BODY", "action_to_use": {"count": {}}},
+        {"name": "GenericRFI_BODY", "action_to_use": {"count": {}}},
+    ]
+    assert (
+        "rule_action_override"
+        not in groups["AWSManagedRulesKnownBadInputsRuleSet"]["statement"]["managed_rule_group_statement"]
+    )
+    for rule in [*acl["rule"], acl]:
+        assert rule["visibility_config"]["cloudwatch_metrics_enabled"] is True
+    association = only(stack, "aws_wafv2_web_acl_association")
+    assert association["resource_arn"].startswith("${aws_lb.load_balancer_alb")
+    assert association["web_acl_arn"].startswith("${aws_wafv2_web_acl.load_balancer_web_acl")
+
+
+def test_prod_web_acl_logs_blocked_and_counted_requests_without_the_write_key(synth: SynthOutput) -> None:
+    stack = synth.stack("prod")
+    logging = only(stack, "aws_wafv2_web_acl_logging_configuration")
+    group_key = next(k for k in stack["resource"]["aws_cloudwatch_log_group"] if k.startswith("load_balancer_web_acl"))
+    group = stack["resource"]["aws_cloudwatch_log_group"][group_key]
+    assert group["name"].startswith("aws-waf-logs-"), "WAF delivers only to log groups named aws-waf-logs-*"
+    assert group["kms_key_id"].startswith("${aws_kms_key.key")
+    assert group["retention_in_days"] == synth.configs["prod"].load_balancer.access_logs_retention_days
+    assert logging["log_destination_configs"] == [f"${{aws_cloudwatch_log_group.{group_key}.arn}}"]
+    assert logging["resource_arn"].startswith("${aws_wafv2_web_acl.load_balancer_web_acl")
+    assert logging["redacted_fields"] == [{"single_header": {"name": "authorization"}}]
+    log_filter = logging["logging_filter"]
+    assert log_filter["default_behavior"] == "DROP"
+    (keep,) = log_filter["filter"]
+    assert keep["behavior"] == "KEEP" and keep["requirement"] == "MEETS_ANY"
+    assert {c["action_condition"]["action"] for c in keep["condition"]} == {"BLOCK", "COUNT"}
 
 
 def test_dev_is_http_only_because_it_asked(synth: SynthOutput) -> None:
@@ -271,11 +343,29 @@ def test_instance_role_is_scoped(synth: SynthOutput, env: str) -> None:
     config = synth.configs[env]
     role = next(r for r in resources(stack, "aws_iam_role") if r["name"].endswith("-data-plane"))
     assert policy(role["assume_role_policy"])["Statement"][0]["Principal"] == {"Service": "ec2.amazonaws.com"}
-    attachments = [a["policy_arn"] for a in resources(stack, "aws_iam_role_policy_attachment")]
-    assert any(a.endswith(":iam::aws:policy/AmazonSSMManagedInstanceCore") for a in attachments)
+    # No AWS managed policy on the instance role: AmazonSSMManagedInstanceCore would let it (and, through IMDS,
+    # anything on the instance) read every SSM parameter of the account.
+    role_ref = "${aws_iam_role.instance_role_"
+    assert not [a for a in resources(stack, "aws_iam_role_policy_attachment") if a["role"].startswith(role_ref)]
+    own = [p for p in resources(stack, "aws_iam_role_policy") if p["role"].startswith(role_ref)]
+    assert "ssm-agent" in {p["name"] for p in own}
     for inline in resources(stack, "aws_iam_role_policy"):
         for statement in policy(inline["policy"])["Statement"]:
             assert_scoped(statement)
+    # The parameters it may read: its token, where the artifacts bucket is, and (rds) where the jobsdb is.
+    readable = sorted(
+        resource.rsplit(":parameter", 1)[1]
+        for p in own
+        for s in policy(p["policy"])["Statement"]
+        if any(a in ("ssm:GetParameter", "ssm:GetParameters") for a in _actions(s))
+        for resource in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
+    )
+    expected = [f"/rudder-ha/{env}/artifacts-bucket"]
+    if config.rudder.workspace_token.ssm_parameter:
+        expected.append(config.rudder.workspace_token.ssm_parameter)
+    if config.jobsdb.on_rds:
+        expected.append(f"/rudder-ha/{env}/jobsdb")
+    assert readable == sorted(expected)
     token = config.rudder.workspace_token
     read = next(
         s

@@ -73,3 +73,50 @@ def test_rto_refuses_a_topology_without_a_failover_model() -> None:
     assert run.returncode == 1
     assert "prod-eks.yaml: topology: no failover model for eks" in run.stderr
     assert "Traceback" not in run.stderr and run.stdout == ""
+
+
+def _schema_paths() -> set[str]:
+    schema = json.loads((PACKAGE / "config" / "schema.json").read_text(encoding="utf-8"))
+
+    def walk(node: dict, prefix: str) -> set[str]:
+        while "$ref" in node:
+            node = schema["$defs"][node["$ref"].rsplit("/", 1)[1]]
+        out = set()
+        for key, sub in node.get("properties", {}).items():
+            path = f"{prefix}{key}"
+            out |= {path} | walk(sub, f"{path}.")
+        return out
+
+    return walk(schema, "")
+
+
+def test_what_each_topology_reads_is_a_setting_and_every_section_is_read_by_one() -> None:
+    paths = _schema_paths()
+    sections = {p for p in paths if "." not in p}
+    for topology in registry.TOPOLOGIES.values():
+        assert set(topology.reads) <= paths, topology.name
+        for setting, _reason in topology.unread_reasons:
+            assert setting in paths and not topology.reads_setting(setting), (topology.name, setting)
+        assert topology.reads_setting("jobsdb") == topology.jobsdb_section
+        for other in registry.TOPOLOGIES.values():
+            if other.settings_section and other is not topology:
+                assert not topology.reads_setting(other.settings_section)
+    assert {s for s in sections if any(t.reads_setting(s) for t in registry.TOPOLOGIES.values())} == sections
+
+
+def test_eks_ignores_what_its_stacks_never_read() -> None:
+    eks = registry.named("eks")
+    for setting in ("instance", "autoscaling.warm_pool", "degraded_mode", "image_pipeline", "alerting", "jobsdb"):
+        assert not eks.reads_setting(setting) and eks.unread_reason(setting), setting
+    assert eks.reads_setting("autoscaling") and eks.reads_setting("autoscaling.lifecycle_hook.default_result")
+
+
+def test_state_keys_are_where_the_stacks_keep_their_state() -> None:
+    from rudder_ha.topologies.eks.contract import state_key
+
+    config = load_environment(REPO / "environments" / "prod-eks.yaml")
+    assert registry.named("eks").state_keys(config.state.key) == (
+        state_key(config, "cluster"),
+        state_key(config, "workload"),
+    )
+    assert registry.named("single_node").state_keys("a/b.tfstate") == ("a/b.tfstate",)

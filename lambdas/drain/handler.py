@@ -20,6 +20,8 @@ Environment variables (details in :mod:`lifecycle_drain.config`):
 * ``DRAIN_CHECK_DOCUMENT`` - SSM document running the on-node check. Required with ``ec2``.
 * ``ALERT_TOPIC_ARN`` - SNS topic for deadline / completion alerts. Required.
 * ``ENVIRONMENT`` - environment name put in alerts. Required.
+* ``DRAIN_ASG_NAMES`` - comma-separated Auto Scaling groups this function drains; lifecycle
+  events of any other group are logged and dropped without a write. Required.
 * ``DRAIN_DEADLINE_SECONDS`` - alert once a drain runs longer (default 3600).
 * ``POLL_INTERVAL_SECONDS`` - delay between checks, 1..900 (default 30).
 * ``ABANDON_AFTER_DEADLINE`` - ``true`` completes with ABANDON after the deadline; this may

@@ -54,6 +54,13 @@ POSTGRES_IMAGE = "postgres:15.10-alpine"
 CONTROL_PLANE_URL = "https://api.rudderstack.com"
 
 RESERVED_TAG_KEYS = ("project", "environment", "managed-by")
+# AWS reserves tag keys starting with aws: (any case) for its own tags; CreateTags refuses them.
+AWS_TAG_PREFIX = "aws:"
+
+# Terraform state: one object per environment under one root, so a bucket can hold every environment and
+# each one's place is plain from its name (a key under another environment's place is refused).
+STATE_KEY_ROOT = "rudder-ha"
+STATE_KEY = STATE_KEY_ROOT + "/{environment}/terraform.tfstate"
 
 # A drain normally finishes within minutes (rudder routes most jobs in seconds); an hour of pending
 # work means a destination is down or the router is stuck, which someone should look at.

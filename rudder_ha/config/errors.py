@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_SHOWN = 300
+"""A field path or message longer than this is cut (a hostile file can make either long)."""
+
+
+def one_line(text: str, limit: int = MAX_SHOWN) -> str:
+    """``text`` on one printable line: any character that is not printable shown as ``\\uXXXX``, cut to
+    ``limit`` characters."""
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -14,7 +25,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.path or '(top level)'}: {self.message}"
+        """Always one line: whatever the file holds, it cannot add a line of its own."""
+        return f"{one_line(self.file, 4096)}: {one_line(self.path) or '(top level)'}: {one_line(self.message, 1000)}"
 
 
 class ConfigError(Exception):

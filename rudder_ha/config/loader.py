@@ -7,10 +7,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from rudder_ha.config import defaults
 from rudder_ha.config.errors import ConfigError, Problem
+from rudder_ha.config.hygiene import hygiene_problems
 from rudder_ha.config.model import (
     AlertingSettings,
     AlertThresholds,
@@ -31,46 +30,18 @@ from rudder_ha.config.model import (
     StateSettings,
     WarmPoolSettings,
 )
+from rudder_ha.config.reading import read_document
 from rudder_ha.config.rules import document_problems, settings_problems
 from rudder_ha.config.schema_messages import schema_problems
 from rudder_ha.paths import ENVIRONMENTS_DIR
 from rudder_ha.topologies import registry
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that refuses duplicate keys instead of silently keeping the last one."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}; keep only one", key_node.start_mark
-            )
-        seen.add(key)
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _read_document(path: Path) -> Any:
-    label = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([Problem(label, "", f"cannot be read ({exc.strerror}); check the path")]) from None
-    try:
-        doc = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        what = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError([Problem(label, "", f"is not valid YAML at {where}: {what}; fix the syntax")]) from None
+def _read_document(path: Path) -> dict[str, Any]:
+    """The file's settings as plain data (:mod:`rudder_ha.config.reading` says what a file may hold)."""
+    doc = read_document(path)
     if not isinstance(doc, dict):
-        raise ConfigError([Problem(label, "", "must be a YAML mapping of settings; see environments/prod.yaml")])
+        raise ConfigError([Problem(str(path), "", "must be a YAML mapping of settings; see environments/prod.yaml")])
     return doc
 
 
@@ -152,7 +123,7 @@ def _build(doc: dict[str, Any], source: str) -> EnvironmentConfig:
         tags=dict(doc.get("tags") or {}),
         state=StateSettings(
             bucket=state["bucket"],
-            key=state.get("key", f"rudder-ha/{env}/terraform.tfstate"),
+            key=state.get("key", defaults.STATE_KEY.format(environment=env)),
             region=state.get("region", region),
             kms_key_id=state.get("kms_key_id"),
         ),
@@ -310,9 +281,13 @@ def _alerting(alerting: dict[str, Any]) -> AlertingSettings:
 
 
 def check(doc: Any, label: str, stem: str = "") -> tuple[EnvironmentConfig | None, list[Problem]]:
-    """An already-parsed document's typed settings and every problem in it: the schema first, then the
-    document rules; only a document that passes both is built (defaults applied) and handed to the settings
-    rules. The settings are None when there is any problem."""
+    """An already-parsed document's typed settings and every problem in it: what every value obeys
+    (:mod:`rudder_ha.config.hygiene`) first, then the schema, then the document rules; only a document that
+    passes all three is built (defaults applied) and handed to the settings rules. The settings are None
+    when there is any problem."""
+    found = [Problem(label, path, msg) for path, msg in hygiene_problems(doc)]
+    if found:
+        return None, found
     found = [Problem(label, path, msg) for path, msg in schema_problems(doc)]
     if found:
         return None, found
@@ -348,13 +323,37 @@ def load_environments(paths: Iterable[str | Path]) -> list[EnvironmentConfig]:
             configs.append(load_environment(path))
         except ConfigError as exc:
             problems.extend(exc.problems)
+    problems.extend(cross_file_problems(configs))
+    if problems:
+        raise ConfigError(problems)
+    return configs
+
+
+def cross_file_problems(configs: Iterable[EnvironmentConfig]) -> list[Problem]:
+    """What environments loaded together must not share: their names, and any Terraform state object
+    (bucket and key, each of a topology's stacks counted: ``Topology.state_keys``)."""
+    configs = list(configs)
+    problems: list[Problem] = []
     names = [c.environment for c in configs]
     for config in configs:
         if names.count(config.environment) > 1:
             problems.append(Problem(config.source, "environment", "is used by another file too; names must be unique"))
-    if problems:
-        raise ConfigError(problems)
-    return configs
+    owners: dict[tuple[str, str], EnvironmentConfig] = {}
+    for config in configs:
+        for key in registry.named(config.topology).state_keys(config.state.key):
+            other = owners.setdefault((config.state.bucket, key), config)
+            if other is config or other.environment == config.environment:
+                continue
+            for mine, theirs in ((config, other), (other, config)):
+                problems.append(
+                    Problem(
+                        mine.source,
+                        "state.key",
+                        f"puts state at s3://{mine.state.bucket}/{key}, where environment {theirs.environment} "
+                        f"({theirs.source}) keeps its own; give each environment its own key",
+                    )
+                )
+    return problems
 
 
 def shipped_environment_files(directory: Path = ENVIRONMENTS_DIR) -> list[Path]:

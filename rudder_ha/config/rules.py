@@ -1,8 +1,8 @@
 """Cross-field rules a JSON Schema cannot express, in two kinds.
 
 - **Document rules** (``DOCUMENT_RULES``) read the raw, schema-valid document, for what only it shows: which
-  settings a file sets, which it sets twice, sections that belong to another topology, CIDRs that do not
-  parse. Once they pass, the loader can build the typed settings.
+  settings a file sets, settings its topology does not read, CIDRs that do not parse. Once they pass, the
+  loader can build the typed settings.
 - **Settings rules** (``SETTINGS_RULES``) read the typed :class:`~rudder_ha.config.model.EnvironmentConfig`,
   defaults applied (by the loader, the one place that applies them), and check how values agree.
 
@@ -18,7 +18,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from rudder_ha.config import defaults
+from rudder_ha.config.arns import arn_scope
 from rudder_ha.config.model import EnvironmentConfig
+from rudder_ha.config.schema_messages import schema
 from rudder_ha.topologies import registry
 
 Finding = tuple[str, str]
@@ -39,15 +41,35 @@ def environment_matches_file(doc: dict[str, Any], stem: str) -> Iterator[Finding
         yield "environment", f"is {name!r} but the file is {stem}.yaml; rename the file or the environment"
 
 
-def topology_sections(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
-    """A section that only one topology reads (e.g. ``eks``) belongs to that topology; ``jobsdb`` belongs to
-    the topologies where the jobsdb's place is a choice."""
+def _setting_paths(doc: dict[str, Any], prefix: str = "") -> Iterator[str]:
+    """The dotted path of every key of every mapping in ``doc``, parents before children."""
+    for key, value in doc.items():
+        path = f"{prefix}{key}"
+        yield path
+        if isinstance(value, dict):
+            yield from _setting_paths(value, f"{path}.")
+
+
+def unread_settings(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
+    """A file may set only what its topology reads (``Topology.reads``): anything else would be silently
+    ignored, e.g. ``instance`` or ``autoscaling.warm_pool`` with topology: eks. The one rule that knows which
+    settings belong to which topology; it asks the topology descriptors."""
     chosen = registry.of(doc)
-    for section, owner in registry.section_owners().items():
-        if section in doc and owner is not chosen:
-            yield section, f"only applies with topology: {owner.name}; remove it or set topology: {owner.name}"
-    if not chosen.jobsdb_section and doc.get("jobsdb"):
-        yield "jobsdb", f"does not apply to the {chosen.name} topology ({chosen.fixed_jobsdb_reason}); remove it"
+    refused: list[str] = []
+    for path in _setting_paths(doc):
+        if any(path.startswith(f"{r}.") for r in refused) or chosen.reads_setting(path):
+            continue
+        refused.append(path)
+        others = [t.name for t in registry.TOPOLOGIES.values() if t is not chosen and t.reads_setting(path)]
+        reason = chosen.unread_reason(path)
+        ignored = f"the {chosen.name} topology ignores it ({reason})" if reason else ""
+        if others:
+            message = f"only applies with topology: {' or '.join(others)}"
+            message += f"; {ignored}" if ignored else ""
+            message += f"; remove it or set topology: {others[0]}"
+        else:
+            message = f"{ignored or f'the {chosen.name} topology ignores it'}; remove it"
+        yield path, message
 
 
 def eks_settings(config: EnvironmentConfig) -> Iterator[Finding]:
@@ -76,6 +98,63 @@ def eks_settings(config: EnvironmentConfig) -> Iterator[Finding]:
             f"{grace}s outlasts the node lifecycle hook's global timeout of {global_timeout}s, so a node could "
             "be terminated while its backend pod still drains; lower it",
         )
+
+
+def eks_workload(config: EnvironmentConfig) -> Iterator[Finding]:
+    """What the EKS workload stack builds from the settings, built here too: the checks of
+    :mod:`rudder_ha.topologies.eks.k8s.settings` (Kubernetes version, drain budget, ingress...) are the ones
+    synthesis runs, so validation and synthesis cannot disagree. Each ValueError becomes a finding."""
+    if config.eks is None:
+        return
+    # Imported here: the workload settings import this module (timeout_below_interval).
+    from rudder_ha.topologies.eks.k8s import render
+    from rudder_ha.topologies.eks.k8s.from_config import workload_settings
+
+    try:
+        render(workload_settings(config))
+    except ValueError as exc:
+        yield workload_finding(str(exc), config.environment)
+
+
+_WORKLOAD_FIELDS = {
+    "kubernetes_version": "eks.kubernetes_version",
+    "zones": "network.availability_zones",
+    "backend_replica_count": "eks.backend_replica_count",
+    "workspace_token": "rudder.workspace_token",
+    "control_plane_url": "rudder.control_plane_url",
+    "termination_grace_period_seconds": "eks.termination_grace_period_seconds",
+    "allowed_account_ids": "allowed_account_ids",
+    "load_balancer.certificate_arn": "load_balancer.certificate_arn",
+    "ingress.certificate_arn": "load_balancer.certificate_arn",
+    "ingress.ssl_policy": "load_balancer.ssl_policy",
+    "ingress.health_check_timeout_seconds": "health_check.timeout_seconds",
+    "ingress.ingress_cidrs": "load_balancer.ingress_cidrs",
+    "transformer_scaling": "eks.transformer_min_replicas",
+    "jobsdb_volume.size": "eks.jobsdb_volume_size_gib",
+}
+"""The workload settings' field names (which start their ValueError messages) and the setting behind each."""
+
+
+def workload_finding(message: str, environment: str) -> Finding:
+    """A workload settings' ValueError as (setting, message with a fix)."""
+    detail = message.removeprefix(f"{environment}: ")
+    for name in sorted(_WORKLOAD_FIELDS, key=len, reverse=True):
+        if detail.startswith(name) and detail[len(name) : len(name) + 1] in (":", " "):
+            path = _WORKLOAD_FIELDS[name]
+            detail = detail[len(name) :].lstrip(": ")
+            break
+    else:
+        named, sep, rest = detail.partition(": ")
+        known = sep and named.partition(".")[0] in schema()["properties"] and re.fullmatch(r"[a-z_.]+", named)
+        path, detail = (named, rest) if known else ("eks", detail)
+    fix = "change it"
+    if path == "eks.termination_grace_period_seconds":
+        from rudder_ha.topologies.eks.k8s import DrainSettings
+
+        drain = DrainSettings()
+        least = drain.shutdown_reserve_seconds + drain.settle_seconds + drain.poll_interval_seconds
+        fix = f"raise it to at least {least}"
+    return path, f"{detail.rstrip('.')} (the EKS workload cannot be built with it); {fix}"
 
 
 def availability_zones(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
@@ -136,7 +215,7 @@ def _parse_network(text: str, path: str, findings: list[Finding]) -> ipaddress.I
     try:
         return ipaddress.IPv4Network(text, strict=True)
     except ValueError as exc:
-        hint = ""
+        hint = "; use a network address in CIDR notation such as 10.40.0.0/16"
         with contextlib.suppress(ValueError):
             hint = f"; did you mean {ipaddress.IPv4Network(text, strict=False)}?"
         findings.append((path, f"{text} is not a valid network ({exc}){hint}"))
@@ -144,11 +223,15 @@ def _parse_network(text: str, path: str, findings: list[Finding]) -> ipaddress.I
 
 
 def network_cidrs_parse(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
-    """Every CIDR the file names is a network address of a size AWS allows for a VPC."""
+    """Every CIDR the file names is a network address (no host bits), the VPC's of a size AWS allows."""
     net = _network(doc)
-    if "vpc_id" in net:
-        return
     findings: list[Finding] = []
+    for section, field in (("load_balancer", "ingress_cidrs"), ("eks", "public_access_cidrs")):
+        for i, text in enumerate((doc.get(section) or {}).get(field) or []):
+            _parse_network(text, f"{section}.{field}[{i}]", findings)
+    if "vpc_id" in net:
+        yield from findings
+        return
     if "vpc_cidr" in net:
         vpc = _parse_network(net["vpc_cidr"], "network.vpc_cidr", findings)
         if vpc is not None and not 16 <= vpc.prefixlen <= 24:
@@ -202,14 +285,11 @@ def listener(config: EnvironmentConfig) -> Iterator[Finding]:
     elif lb.http_only and cert:
         yield "load_balancer.http_only", "contradicts load_balancer.certificate_arn; remove one of them"
     elif not lb.http_only and not cert and not lb.domain_name:
+        can_be_http = registry.named(config.topology).reads_setting("load_balancer.http_only")
         yield (
             "load_balancer.certificate_arn",
-            "is required for the HTTPS listener; add an ACM certificate ARN (or, in dev only, set http_only: true)",
-        )
-    if cert and f":acm:{config.region}:" not in cert:
-        yield (
-            "load_balancer.certificate_arn",
-            f"is not in region {config.region}; an ALB needs a certificate from its own region",
+            "is required for the HTTPS listener; add an ACM certificate ARN"
+            + (" (or, in dev only, set http_only: true)" if can_be_http else ""),
         )
     if config.is_prod and not lb.deletion_protection:
         yield "load_balancer.deletion_protection", "must stay on in prod; remove the setting"
@@ -332,15 +412,51 @@ def no_secrets(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
 
 
 def reserved_tags(doc: dict[str, Any], _stem: str) -> Iterator[Finding]:
-    """The project's own tags are set by the stack and cannot be overridden."""
+    """The project's own tags are set by the stack and cannot be overridden; ``aws:`` (any case) is AWS's
+    prefix, which no user tag may use."""
     for key in sorted(doc.get("tags") or {}):
         if key.lower() in defaults.RESERVED_TAG_KEYS:
             yield f"tags.{key}", "is set by rudder-ha itself; remove it"
+        elif key.lower().startswith(defaults.AWS_TAG_PREFIX):
+            yield f"tags.{key}", f"starts with {key[:4]}, a prefix AWS reserves for its own tags; rename it"
+
+
+def existing_vpc_zones(config: EnvironmentConfig) -> Iterator[Finding]:
+    """In an existing VPC, listed zones are the private subnets' zones, one each, in order (the eks node
+    groups pair them up)."""
+    net = config.network
+    zones = net.availability_zones
+    if not net.creates_vpc and zones and len(zones) != len(net.private_subnet_ids):
+        yield (
+            "network.availability_zones",
+            f"lists {len(zones)} zones for {len(net.private_subnet_ids)} private subnets; list the zone of "
+            "each of network.private_subnet_ids, in the same order",
+        )
+
+
+def state_key_owner(config: EnvironmentConfig) -> Iterator[Finding]:
+    """An environment's state key is its own: not under another environment's default place
+    (``rudder-ha/<other>/``), nor under the Pulumi stacks' prefix. Across files, keys are compared by
+    :func:`rudder_ha.config.loader.cross_file_problems`."""
+    from rudder_ha.frontends.pulumi.backend import STATE_PREFIX  # plain module: no Pulumi import
+
+    key = config.state.key
+    head, _, rest = key.partition("/")
+    owner = rest.partition("/")[0] if head == defaults.STATE_KEY_ROOT and "/" in rest else None
+    own = defaults.STATE_KEY.format(environment=config.environment)
+    if owner is not None and owner != config.environment:
+        yield (
+            "state.key",
+            f"is under {head}/{owner}/, where environment {owner} keeps its state; use a key of this "
+            f"environment's own, e.g. {own} (the default when state.key is left out)",
+        )
+    elif head == STATE_PREFIX:
+        yield "state.key", f"is under {STATE_PREFIX}/, where the Pulumi stacks keep their state; use e.g. {own}"
 
 
 DOCUMENT_RULES: tuple[DocumentRule, ...] = (
     environment_matches_file,
-    topology_sections,
+    unread_settings,
     availability_zones,
     network_mode,
     network_cidrs_parse,
@@ -352,6 +468,9 @@ DOCUMENT_RULES: tuple[DocumentRule, ...] = (
 
 SETTINGS_RULES: tuple[SettingsRule, ...] = (
     eks_settings,
+    arn_scope,
+    state_key_owner,
+    existing_vpc_zones,
     subnet_layout,
     warm_pool,
     listener,
@@ -367,6 +486,14 @@ def document_problems(doc: dict[str, Any], stem: str) -> list[Finding]:
     return [finding for rule in DOCUMENT_RULES for finding in rule(doc, stem)]
 
 
+BACKSTOP_RULES: tuple[SettingsRule, ...] = (eks_workload,)
+"""Rules that run what synthesis runs, after the others: they name only settings no other rule refused
+(a setting is not reported twice, once with the rule's fix and once with synthesis's complaint)."""
+
+
 def settings_problems(config: EnvironmentConfig) -> list[Finding]:
-    """Runs every settings rule over the typed settings."""
-    return [finding for rule in SETTINGS_RULES for finding in rule(config)]
+    """Runs every settings rule over the typed settings, then the backstops."""
+    found = [finding for rule in SETTINGS_RULES for finding in rule(config)]
+    reported = {path for path, _ in found}
+    found += [f for rule in BACKSTOP_RULES for f in rule(config) if f[0] not in reported]
+    return found

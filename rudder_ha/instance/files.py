@@ -34,6 +34,7 @@ def instance_files() -> list[InstanceFile]:
     files = [InstanceFile("provision.sh", PROVISION_SCRIPT, "0755")]
     for path in sorted((AMI_DIR / "bin").iterdir()):
         files.append(InstanceFile(f"bin/{path.name}", f"{INSTALL_DIR}/bin/{path.name}", "0755"))
-    for path in sorted([*(AMI_DIR / "systemd").glob("*.service"), *(AMI_DIR / "systemd").glob("*.timer")]):
+    units = [path for kind in ("service", "timer", "slice") for path in (AMI_DIR / "systemd").glob(f"*.{kind}")]
+    for path in sorted(units):
         files.append(InstanceFile(f"systemd/{path.name}", f"{INSTALL_DIR}/systemd/{path.name}", "0644"))
     return files

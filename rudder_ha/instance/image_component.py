@@ -218,6 +218,8 @@ def _check_script(rudder: RudderSettings, bake_settings: Mapping[str, str], file
         f'systemctl is-enabled --quiet {shlex.quote(u)} || {{ echo "unit not enabled: "{shlex.quote(u)} >&2; exit 1; }}'
         for u in units[:1]
     ]
+    # rudder-imds-guard loads its rule with nft before any container starts.
+    lines.append('command -v nft >/dev/null || { echo "nft missing (nftables, for rudder-imds-guard)" >&2; exit 1; }')
     # The data-plane units are installed on the image but enabled only at boot (provision.sh boot).
     lines += [
         f'[[ -f /etc/systemd/system/{u} ]] || {{ echo "unit not installed: "{shlex.quote(u)} >&2; exit 1; }}'

@@ -25,8 +25,3 @@ def named(name: str) -> Topology:
 def of(document: Mapping[str, Any]) -> Topology:
     """The topology an environment document (raw, schema-valid) asks for, the default when it names none."""
     return named(document.get("topology", DEFAULT.name))
-
-
-def section_owners() -> dict[str, Topology]:
-    """Each topology-specific configuration section and the one topology that reads it."""
-    return {t.settings_section: t for t in TOPOLOGIES.values() if t.settings_section}

@@ -7,6 +7,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+EVERY_TOPOLOGY_READS = (
+    "environment",
+    "tier",
+    "topology",
+    "region",
+    "allowed_account_ids",
+    "tags",
+    "state",
+    "network",
+)
+"""The settings every topology reads: who the environment is, where its state lives, its network."""
+
 
 @dataclass(frozen=True)
 class Topology:
@@ -38,6 +50,34 @@ class Topology:
     """The jobsdb mode the topology always uses when ``jobsdb_section`` is False."""
     fixed_jobsdb_reason: str = ""
     """Why the jobsdb section does not apply, for the refusal message."""
+    reads: tuple[str, ...] = ()
+    """Every setting this topology reads: a top-level section (``network``: all of it) or, where it reads
+    only part of a section, a dotted path inside it (``autoscaling.lifecycle_hook``). A file choosing this
+    topology may set nothing else: a setting that would do nothing is refused
+    (:func:`rudder_ha.config.rules.unread_settings`)."""
+    unread_reasons: tuple[tuple[str, str], ...] = ()
+    """``(setting, why this topology does not read it)`` pairs, for the refusal message."""
+    state_parts: tuple[str, ...] = ()
+    """Where the topology splits its Terraform state (one stack each): the environment's ``state.key`` with
+    ``-<part>`` before ``.tfstate``. Empty: one stack, at ``state.key`` itself."""
+
+    def reads_setting(self, path: str) -> bool:
+        """True when ``path`` (``load_balancer.http_only``) is read, or is a section holding something read."""
+        return any(path == r or path.startswith(f"{r}.") or r.startswith(f"{path}.") for r in self.reads)
+
+    def unread_reason(self, path: str) -> str | None:
+        """Why ``path`` is not read by this topology, when the descriptor says."""
+        if path == "jobsdb" and not self.jobsdb_section:
+            return self.fixed_jobsdb_reason or None
+        return dict(self.unread_reasons).get(path)
+
+    def state_keys(self, key: str) -> tuple[str, ...]:
+        """The state object keys this topology's stacks use, for an environment whose ``state.key`` is
+        ``key``."""
+        if not self.state_parts:
+            return (key,)
+        stem = key.removesuffix(".tfstate")
+        return tuple(f"{stem}-{part}.tfstate" for part in self.state_parts)
 
     def build_cdktf(self, scope: Any, config: Any) -> list[str]:
         """Adds this topology's stacks for ``config`` to the cdktf app ``scope``; returns the stack names."""

@@ -8,6 +8,10 @@ does what the first word of ``$STANDIN_CONTROL`` (a file) says:
   else keep running like ``run``;
 - ``exit0``: exit 0 (a clean shutdown nobody asked for);
 - ``run``: keep serving until SIGTERM, then exit 143 like a container stopped by ``docker stop``.
+
+Once it serves (its SIGTERM handler installed), it creates the file ``$STANDIN_SERVING`` names, if
+any: a supervisor can then tell "it keeps running" from "it has not crashed yet" by a state, never by
+how long it has been up.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ def main() -> int:
     if behaviour == "exit0":
         return 0
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if os.environ.get("STANDIN_SERVING"):
+        Path(os.environ["STANDIN_SERVING"]).touch()
     while True:
         time.sleep(0.02)
 

@@ -2,7 +2,8 @@
 
 Each :class:`LocalReceiver` listens on an ephemeral loopback port, records every request and
 answers from a script of :class:`Reply` objects (then from a default reply), so a test can make
-it answer 500, 429 or hang past the client's timeout on demand. Only loopback addresses are used.
+it answer 500, 429, hang past the client's timeout, or trickle its answer one byte at a time (a
+slow-read attack on the client) on demand. Only loopback addresses are used.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 LOOPBACK = "127.0.0.1"
 _MAX_HANG_SECONDS = 10.0
+_MAX_TRICKLE_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -44,12 +46,20 @@ class Reply:
     ``delay`` holds the answer back that many seconds (cut short when the server closes), which
     makes the client time out when it exceeds the client's timeout. No ``Server`` header is sent
     unless ``headers`` names one (rudder-server, written in Go, sends none).
+
+    ``trickle`` > 0 sends the answer one byte every ``trickle_interval`` seconds for ``trickle``
+    seconds (until the client hangs up or the server closes): in the status line and headers
+    (``trickle_phase="headers"``: the headers never end) or, after complete headers announcing a
+    large body, in the body (``"body"``). Each gap is shorter than any per-read socket timeout.
     """
 
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    trickle: float = 0.0
+    trickle_interval: float = 0.05
+    trickle_phase: str = "headers"
 
     @classmethod
     def json(cls, status: int, document: Any, **kwargs: Any) -> Reply:
@@ -68,6 +78,12 @@ class Reply:
         """A reply that only comes after ``seconds`` (or when the server closes)."""
         return cls(status=200, body=b"late", delay=seconds)
 
+    @classmethod
+    def trickling(cls, seconds: float, phase: str = "headers", interval: float = 0.05) -> Reply:
+        """A 200 answer trickled one byte every ``interval`` seconds for ``seconds`` (see the class doc)."""
+        assert phase in ("headers", "body")
+        return cls(status=200, trickle=seconds, trickle_interval=interval, trickle_phase=phase)
+
 
 class _Handler(BaseHTTPRequestHandler):
     """Records the request and plays the owning receiver's next reply."""
@@ -81,6 +97,9 @@ class _Handler(BaseHTTPRequestHandler):
         reply = receiver._record_and_pick(
             RecordedRequest(self.command, self.path, dict(self.headers.items()), body, time.monotonic())
         )
+        if reply.trickle:
+            self._trickle(reply)
+            return
         if reply.delay:
             receiver._released.wait(min(reply.delay, _MAX_HANG_SECONDS))
         try:
@@ -94,6 +113,28 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(reply.body)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             pass  # the client gave up (timeout or capped read): expected in some tests
+
+    def _trickle(self, reply: Reply) -> None:
+        """Send ``reply`` a byte at a time; count it in ``trickles_completed`` only if it ran its full time."""
+        receiver = self.server.receiver
+        end = time.monotonic() + min(reply.trickle, _MAX_TRICKLE_SECONDS)
+        try:
+            if reply.trickle_phase == "headers":  # the status line, then a header that never ends
+                pending = list(f"HTTP/1.1 {reply.status} OK\r\nX-Trickle: ".encode("ascii"))
+            else:  # complete headers at once, then a body that never ends
+                pending = []
+                self.wfile.write(
+                    f"HTTP/1.1 {reply.status} OK\r\nContent-Length: 1000000\r\nConnection: close\r\n\r\n".encode()
+                )
+            while time.monotonic() < end:
+                self.wfile.write(bytes([pending.pop(0) if pending else ord("a")]))
+                self.wfile.flush()
+                if receiver._released.wait(reply.trickle_interval):
+                    return  # the server closes: not a completed trickle
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            return  # the client hung up before the trickle ended
+        with receiver._lock:
+            receiver.trickles_completed += 1
 
     do_GET = _serve
     do_POST = _serve
@@ -120,6 +161,8 @@ class LocalReceiver:
         self._requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._released = threading.Event()
+        #: Trickled answers that ran their full time (the client waited for all of them).
+        self.trickles_completed = 0
         self._server = _Server((LOOPBACK, 0), _Handler)
         self._server.receiver = self
         self._scheme = "https" if tls else "http"

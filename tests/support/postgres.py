@@ -18,6 +18,10 @@ Pytest fixtures (import them into a test module to use them):
 * ``jobsdb`` (function scope): :class:`ConnectionParams` of a fresh, empty
   database, dropped after the test.
 
+:class:`DatabaseClock` makes ``clock_timestamp()`` of one database a clock the
+test moves forward, so something timed on the database clock (a lease) can run
+out without the test sleeping.
+
 Tests are skipped only when no PostgreSQL server binaries exist at all; set
 ``RUDDER_HA_REQUIRE_POSTGRES=1`` to turn that skip into a failure.
 """
@@ -475,6 +479,77 @@ class PostgresServer:
 
         with self.connect() as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+CLOCK_SCHEMA = "rudder_test_clock"
+
+
+class DatabaseClock:
+    """A controllable database clock: in one database, ``clock_timestamp()`` is the server's clock
+    plus a shift that only the test moves, forward (:meth:`advance`).
+
+    :meth:`install` creates ``rudder_test_clock.clock_timestamp()`` and sets the database's
+    ``search_path`` (``ALTER DATABASE``, so every later session of every role has it) to
+    ``"$user", public, rudder_test_clock, pg_catalog``: naming ``pg_catalog`` last lets the
+    schema's function win, so an unqualified ``clock_timestamp()`` in a client's statement, in a
+    PL/pgSQL block or in a column default created afterwards reads the shifted clock. Sessions
+    opened before :meth:`install` keep the real one; ``now()`` and ``CURRENT_TIMESTAMP`` are not
+    shifted. The clock never goes back, and it still runs with the server's clock between steps.
+    """
+
+    def __init__(self, params: ConnectionParams) -> None:
+        """Use :meth:`install`."""
+        self.params = params
+
+    @classmethod
+    def install(cls, params: ConnectionParams) -> DatabaseClock:
+        """Give the database of ``params`` (connected to as its owner or a superuser) the clock."""
+        from psycopg import sql
+
+        with params.connect() as conn:
+            conn.execute(
+                f"CREATE SCHEMA {CLOCK_SCHEMA};"
+                f" CREATE TABLE {CLOCK_SCHEMA}.shift (one boolean PRIMARY KEY DEFAULT true CHECK (one),"
+                " seconds float8 NOT NULL DEFAULT 0);"
+                f" INSERT INTO {CLOCK_SCHEMA}.shift DEFAULT VALUES;"
+                f" CREATE FUNCTION {CLOCK_SCHEMA}.clock_timestamp() RETURNS timestamptz LANGUAGE sql VOLATILE"
+                " SET search_path = pg_catalog"
+                f" AS 'SELECT clock_timestamp() + make_interval(secs => (SELECT seconds FROM {CLOCK_SCHEMA}.shift))';"
+                f" GRANT USAGE ON SCHEMA {CLOCK_SCHEMA} TO PUBLIC;"
+                f" GRANT SELECT ON {CLOCK_SCHEMA}.shift TO PUBLIC"
+            )
+            conn.execute(
+                sql.SQL('ALTER DATABASE {} SET search_path = "$user", public, {}, pg_catalog').format(
+                    sql.Identifier(params.dbname), sql.Identifier(CLOCK_SCHEMA)
+                )
+            )
+        clock = cls(params)
+        assert clock.shift() == 0.0, "a new session does not resolve clock_timestamp() to the test clock"
+        return clock
+
+    def shift(self) -> float:
+        """Seconds the clock is ahead of the server's (as a new session resolves ``clock_timestamp()``)."""
+        with self.params.connect() as conn:
+            row = conn.execute(
+                "SELECT s.seconds, to_regprocedure('clock_timestamp()')::oid"
+                f" = '{CLOCK_SCHEMA}.clock_timestamp()'::regprocedure::oid FROM {CLOCK_SCHEMA}.shift s"
+            ).fetchone()
+        assert row is not None and row[1], "clock_timestamp() does not resolve to the test clock"
+        return float(row[0])
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward by ``seconds`` at once, for every session."""
+        if not seconds > 0:
+            raise ValueError("the database clock only moves forward")
+        with self.params.connect() as conn:
+            conn.execute(f"UPDATE {CLOCK_SCHEMA}.shift SET seconds = seconds + %s", (float(seconds),))
+
+    def now(self) -> Any:
+        """The shifted ``clock_timestamp()`` (a timezone-aware datetime)."""
+        with self.params.connect() as conn:
+            row = conn.execute("SELECT clock_timestamp()").fetchone()
+        assert row is not None
+        return row[0]
 
 
 @pytest.fixture(scope="session")

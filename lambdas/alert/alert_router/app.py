@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import logs
-from .config import Settings, load_settings
+from .config import TEST_LOOPBACK_SWITCH, Settings, load_settings
 from .dispatch import Delivery, deliver
 from .errors import AlertDeliveryError, UnsupportedMessageError
 from .normalize import normalize
@@ -54,9 +54,23 @@ class AlertRouter:
         """Wire the router; nothing touches AWS until the first alert."""
         self.settings = settings
         self._clock = clock
-        policy = RetryPolicy(max_attempts=settings.max_attempts, request_timeout=settings.request_timeout_seconds)
-        self._delivery = Delivery(secrets=secrets, policy=policy, sleep=sleep, rng=rng)
+        policy = RetryPolicy(
+            max_attempts=settings.max_attempts,
+            request_timeout=settings.request_timeout_seconds,
+            delivery_budget=settings.delivery_budget_seconds,
+        )
+        self._delivery = Delivery(
+            secrets=secrets, policy=policy, sleep=sleep, rng=rng, allow_loopback=settings.allow_loopback_receivers
+        )
         self._specs = configured_receivers(settings)
+        if settings.allow_loopback_receivers:
+            logs.warning("test_only_loopback_receivers_allowed", switch=TEST_LOOPBACK_SWITCH)
+        if settings.loopback_switch_ignored:
+            logs.error(
+                "test_switch_ignored",
+                switch=TEST_LOOPBACK_SWITCH,
+                reason="set inside the Lambda runtime; loopback receivers stay refused",
+            )
 
     def handle(self, event: object, context: object) -> dict[str, Any]:
         """Process one Lambda invocation; returns a summary, raises only per the failure policy."""

@@ -1,13 +1,22 @@
-"""Delivers one alert to every configured receiver concurrently and independently."""
+"""Delivers one alert to every configured receiver concurrently and independently.
+
+Each delivery (one alert, one receiver) has one deadline: the invocation's end minus a reserve, or the
+receiver's budget (``DELIVERY_BUDGET_SECONDS``), whichever comes first; every attempt, backoff and answer
+fits in it. A receiver URL that is not ``https://`` to a host on that receiver's allowlist (or points at
+loopback) is refused before anything is sent, with one ``delivery_refused`` error line naming the
+receiver, the host and why.
+"""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from . import logs
-from .http_client import InvalidUrlError, TransportError, post_json
+from .http_client import InvalidUrlError, TransportError, check_url, post_json
 from .model import Alert
 from .receivers.base import Receiver
 from .receivers.registry import ReceiverSpec
@@ -29,20 +38,41 @@ class DeliveryResult:
 
 @dataclass(frozen=True)
 class Delivery:
-    """The collaborators a delivery needs; tests swap ``sleep`` and ``rng``."""
+    """The collaborators a delivery needs; tests swap ``sleep`` and ``rng``.
+
+    ``allow_loopback`` (tests only, see ``config.TEST_LOOPBACK_SWITCH``) accepts loopback receiver URLs;
+    ``tls`` replaces the system trust store (tests with their own CA).
+    """
 
     secrets: SecretStore
     policy: RetryPolicy
     sleep: Callable[[float], None]
     rng: Callable[[], float]
+    allow_loopback: bool = False
+    tls: ssl.SSLContext | None = None
 
 
-def _attempt(receiver: Receiver, body: dict[str, object]) -> Callable[[float], Outcome]:
-    """Return a one-shot sender for ``body`` with a per-request timeout argument."""
+def _host(url: str) -> str | None:
+    """The host of a URL, for the logs (never the path or query, which may hold a secret)."""
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
+
+
+def _attempt(receiver: Receiver, body: dict[str, object], delivery: Delivery) -> Callable[[float], Outcome]:
+    """Return a one-shot sender for ``body``; its argument is the attempt's whole time."""
 
     def send(timeout: float) -> Outcome:
         try:
-            response = post_json(receiver.url, body, timeout)
+            response = post_json(
+                receiver.url,
+                body,
+                timeout,
+                allowed_hosts=receiver.allowed_hosts,
+                allow_loopback=delivery.allow_loopback,
+                tls=delivery.tls,
+            )
         except TransportError as exc:
             return Outcome(ok=False, retryable=True, error=str(exc))
         outcome = receiver.classify(response)
@@ -60,9 +90,23 @@ def _attempt(receiver: Receiver, body: dict[str, object]) -> Callable[[float], O
 
 
 def deliver_one(alert: Alert, spec: ReceiverSpec, delivery: Delivery, deadline: Deadline) -> DeliveryResult:
-    """Send ``alert`` to one receiver with retries; never raises."""
+    """Send ``alert`` to one receiver with retries, within its deadline; never raises."""
+    own = deadline.within(delivery.policy.delivery_budget + delivery.policy.safety_margin)
     try:
         receiver = spec.build(delivery.secrets.get(spec.secret_name))
+        try:
+            check_url(receiver.url, spec.allowed_hosts, allow_loopback=delivery.allow_loopback)
+        except InvalidUrlError as exc:
+            logs.error(
+                "delivery_refused",
+                receiver=spec.name,
+                reason=str(exc),
+                host=_host(receiver.url),
+                allowed_hosts=sorted(spec.allowed_hosts),
+                dedup_key=alert.dedup_key,
+                note="nothing was sent; fix the receiver's secret",
+            )
+            return DeliveryResult(spec.name, ok=False, error=f"refused: {exc}")
         body = receiver.build(alert)
         if body is None:
             logs.info(
@@ -84,13 +128,14 @@ def deliver_one(alert: Alert, spec: ReceiverSpec, delivery: Delivery, deadline: 
             )
 
         outcome, attempts = run_with_retries(
-            _attempt(receiver, body), delivery.policy, deadline, delivery.sleep, delivery.rng, log_retry
+            _attempt(receiver, body, delivery), delivery.policy, own, delivery.sleep, delivery.rng, log_retry
         )
         return DeliveryResult(spec.name, outcome.ok, attempts, outcome.status, outcome.error)
     except SecretUnavailableError as exc:
         return DeliveryResult(spec.name, ok=False, error=f"secret unavailable ({exc})")
-    except InvalidUrlError as exc:
-        return DeliveryResult(spec.name, ok=False, error=str(exc))
+    except InvalidUrlError as exc:  # e.g. the host resolved to a loopback address: nothing was sent
+        logs.error("delivery_refused", receiver=spec.name, reason=str(exc), dedup_key=alert.dedup_key)
+        return DeliveryResult(spec.name, ok=False, error=f"refused: {exc}")
     except Exception as exc:  # one receiver's bug must not affect the others
         return DeliveryResult(spec.name, ok=False, error=f"unexpected error ({type(exc).__name__})")
 

@@ -1,4 +1,12 @@
-"""Retries with exponential backoff and jitter, bounded by attempts and the Lambda deadline."""
+"""Retries with exponential backoff and jitter, bounded by attempts, the receiver's budget and the Lambda
+deadline.
+
+One delivery (one alert to one receiver) has one end time: the earlier of the invocation's end minus
+:attr:`RetryPolicy.safety_margin` and its start plus :attr:`RetryPolicy.delivery_budget`
+(:meth:`Deadline.within`). Every attempt gets at most the time left before it, and the HTTP client holds a
+request to its time as a whole (connect, TLS, send and every read), so no attempt, backoff or slow answer
+runs past it.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +37,8 @@ class RetryPolicy:
     base_delay: float = 0.5
     max_delay: float = 8.0
     safety_margin: float = 1.0
+    #: What one delivery may take in all (attempts and backoff), within the invocation's time.
+    delivery_budget: float = 25.0
 
     def backoff(self, attempt: int, rng: Callable[[], float]) -> float:
         """Delay after failed attempt number ``attempt`` (1-based): "equal jitter" exponential.
@@ -51,6 +61,12 @@ class Deadline:
     def remaining(self) -> float:
         """Seconds left (may be negative)."""
         return self._end - self._clock()
+
+    def within(self, seconds: float) -> Deadline:
+        """A deadline ``seconds`` from now, or this one if it comes first."""
+        nearer = Deadline(seconds, self._clock)
+        nearer._end = min(nearer._end, self._end)
+        return nearer
 
 
 def run_with_retries(

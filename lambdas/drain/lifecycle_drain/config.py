@@ -15,6 +15,10 @@ Environment variables
     SNS topic for ``drain_deadline_exceeded`` / ``drain_completed`` messages.
 ``ENVIRONMENT`` (required)
     Name of the deployment environment; copied into every alert.
+``DRAIN_ASG_NAMES`` (required)
+    Comma-separated names of the Auto Scaling groups this function drains (the groups whose
+    terminating lifecycle events the stack routes to its queue). A lifecycle event for any other
+    group is dropped before anything is read or written, with a warning naming the group.
 ``DRAIN_DEADLINE_SECONDS`` (default 3600)
     A drain still running this long after its lifecycle action started raises one alert.
 ``POLL_INTERVAL_SECONDS`` (default 30, 1..900)
@@ -40,6 +44,9 @@ MAX_SQS_DELAY_SECONDS = 900
 MIN_SSM_DELIVERY_TIMEOUT_SECONDS = 30
 MAX_SSM_DELIVERY_TIMEOUT_SECONDS = 2_592_000
 
+ASG_NAME_MAX = 255
+"""Longest Auto Scaling group name AWS accepts."""
+
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
 
@@ -60,6 +67,17 @@ def read_integer(env: Mapping[str, str], problems: list[str], name: str, default
     return value
 
 
+def read_asg_names(env: Mapping[str, str], problems: list[str], name: str = "DRAIN_ASG_NAMES") -> frozenset[str]:
+    """The comma-separated group names of ``name`` (blank items ignored); none is a problem."""
+    names = [item.strip() for item in env.get(name, "").split(",") if item.strip()]
+    if not names:
+        problems.append(f"{name} is required (comma-separated Auto Scaling group names)")
+    for item in names:
+        if len(item) > ASG_NAME_MAX:
+            problems.append(f"{name} holds a name longer than {ASG_NAME_MAX} characters")
+    return frozenset(names)
+
+
 class ConfigError(ValueError):
     """The function's environment is incomplete or invalid (a deployment error, never retried away)."""
 
@@ -68,7 +86,7 @@ class ConfigError(ValueError):
 class DrainConfig:
     """Settings of one deployment of the drain function.
 
-    The first nine fields come from the environment; the rest are tuning constants with
+    The first ten fields come from the environment; the rest are tuning constants with
     defaults that tests may override.
     """
 
@@ -77,6 +95,8 @@ class DrainConfig:
     check_document: str
     alert_topic_arn: str
     environment: str
+    #: The Auto Scaling groups this deployment drains (``DRAIN_ASG_NAMES``); events of others are dropped.
+    asg_names: frozenset[str]
     deadline_seconds: int = 3600
     poll_interval_seconds: int = 30
     abandon_after_deadline: bool = False
@@ -138,6 +158,7 @@ class DrainConfig:
             else env.get("DRAIN_CHECK_DOCUMENT", "").strip(),
             alert_topic_arn=required("ALERT_TOPIC_ARN"),
             environment=required("ENVIRONMENT"),
+            asg_names=read_asg_names(env, problems),
             deadline_seconds=integer("DRAIN_DEADLINE_SECONDS", 3600, 1, MAX_GLOBAL_TIMEOUT),
             poll_interval_seconds=integer("POLL_INTERVAL_SECONDS", 30, 1, MAX_SQS_DELAY_SECONDS),
             abandon_after_deadline=boolean("ABANDON_AFTER_DEADLINE", False),

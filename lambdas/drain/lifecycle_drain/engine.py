@@ -29,6 +29,11 @@ Step protocol (correct under at-least-once, out-of-order and concurrent delivery
 * Before its first side effect, a new drain records a heartbeat with the token: if AWS answers
   "No active Lifecycle Action", the event was replayed or is for an old action, and the drain
   ends as ``NOT_ACTIVE`` without touching the instance.
+
+Input that must not cause any write is acknowledged at once, with one log line saying why:
+malformed bodies (:class:`lifecycle_drain.messages.Rejected`), messages that need no action
+(:class:`lifecycle_drain.messages.Ignored`) and lifecycle events of an Auto Scaling group this
+deployment does not own (not in ``DRAIN_ASG_NAMES``; checked before the state table is read).
 """
 
 from __future__ import annotations
@@ -99,6 +104,17 @@ class DrainEngine:
         if isinstance(parsed, Ignored):
             self._log.info("message_ignored", reason=parsed.reason, **parsed.fields)
             return Disposition.ACK
+        if isinstance(parsed, LifecycleEvent) and parsed.asg_name not in self._config.asg_names:
+            self._log.warning(
+                "event_for_foreign_group",
+                reason="the Auto Scaling group is not one this function drains (DRAIN_ASG_NAMES)",
+                asg_name=parsed.asg_name,
+                owned_groups=sorted(self._config.asg_names),
+                instance_id=parsed.instance_id,
+                token=parsed.token,
+                action="dropped, nothing written",
+            )
+            return Disposition.ACK
         try:
             if isinstance(parsed, LifecycleEvent):
                 return self._on_lifecycle_event(parsed, lease_seconds)
@@ -131,6 +147,12 @@ class DrainEngine:
                 strategy=record.strategy,
                 event_id=event.event_id,
             )
+            if event.metadata_original_bytes is not None:
+                log.warning(
+                    "notification_metadata_truncated",
+                    original_bytes=event.metadata_original_bytes,
+                    stored_bytes=len((event.notification_metadata or "").encode("utf-8")),
+                )
             return self._run_claimed(record, log)
         if record.instance_id != event.instance_id or record.asg_name != event.asg_name:
             log.warning(

@@ -16,6 +16,21 @@ Parsing never raises: anything else becomes :class:`Ignored` (well-formed but no
 on, e.g. the hook's ``autoscaling:TEST_NOTIFICATION`` or a launch transition) or
 :class:`Rejected` (malformed). Both are logged and dropped by the caller, since retrying
 permanently bad input would only cycle it to the dead-letter queue.
+
+The body is bounded before it is parsed: more than :data:`MAX_BODY_BYTES` (UTF-8) is
+``body_too_large``, arrays/objects nested deeper than :data:`MAX_JSON_DEPTH` are
+``body_too_deep`` (``json`` would otherwise raise ``RecursionError``), text that is not valid
+Unicode (a lone surrogate, raw or ``\\u``-escaped, which no AWS API would accept back) is
+``body_not_utf8``, and any other failure while parsing is ``unparsable_body``. A real lifecycle
+event is about 1 KiB, nested two levels deep.
+
+Free-form values are capped before anything stores them: ``NotificationMetadata`` (at most
+1023 characters in a real hook) longer than :data:`MAX_METADATA_BYTES` UTF-8 bytes is
+*truncated* to that size, at a character boundary and ending in a ``[truncated ...]`` marker
+(:attr:`LifecycleEvent.metadata_original_bytes` keeps the original size for the log). It is not
+refused: the rest of the event is valid, and dropping it would leave the instance undrained
+until the hook times out. Every other stored field is a name, id or token with a fixed format
+and length limit.
 """
 
 from __future__ import annotations
@@ -49,6 +64,18 @@ _HOOK_NAME = re.compile(r"^[A-Za-z0-9\-_/]{1,255}$")
 _NAME_MAX = 255
 _MAX_SEQ = 10_000_000
 
+MAX_BODY_BYTES = 256 * 1024
+"""Largest body parsed (UTF-8 bytes): the SQS message limit of the queue's creation; real events are ~1 KiB."""
+MAX_JSON_DEPTH = 32
+"""Deepest nesting of arrays/objects parsed; a lifecycle event or a continuation is 2-3 deep."""
+MAX_METADATA_BYTES = 4096
+"""``NotificationMetadata`` is truncated to this many UTF-8 bytes before it is stored."""
+_TRUNCATION_MARKER = " [truncated from {size} bytes]"
+_EVENT_ID_MAX = 128
+_LOG_KEY_MAX = 64
+# A JSON string (escapes included) or one bracket: strings are skipped when measuring the depth.
+_DEPTH_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+
 
 @dataclass(frozen=True)
 class LifecycleEvent:
@@ -64,6 +91,8 @@ class LifecycleEvent:
     destination: str | None = None
     event_time: float | None = None
     event_id: str | None = None
+    #: Size in UTF-8 bytes of a ``NotificationMetadata`` that was truncated (None when kept whole).
+    metadata_original_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -112,13 +141,33 @@ Parsed = LifecycleEvent | Continuation | Ignored | Rejected
 
 
 def parse_body(body: object) -> Parsed:
-    """Classify one SQS message body."""
+    """Classify one SQS message body; never raises (any failure is :class:`Rejected`)."""
     if not isinstance(body, str):
-        return Rejected("body_not_text")
+        return Rejected("body_not_text", {"body_type": type(body).__name__})
+    try:
+        return _parse_text(body)
+    except Exception as exc:  # RecursionError, MemoryError, a bug: malformed input, never a retry
+        return Rejected("unparsable_body", {"error": type(exc).__name__})
+
+
+def _parse_text(body: str) -> Parsed:
+    """Bound, decode and classify a text body (see the module docstring for the limits)."""
+    if len(body) > MAX_BODY_BYTES:  # a character is at least one byte: too large whatever it holds
+        return Rejected("body_too_large", {"body_chars": len(body), "limit_bytes": MAX_BODY_BYTES})
+    try:
+        size = len(body.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        return Rejected("body_not_utf8", {"position": exc.start})
+    if size > MAX_BODY_BYTES:
+        return Rejected("body_too_large", {"body_bytes": size, "limit_bytes": MAX_BODY_BYTES})
+    if _nesting_exceeds(body, MAX_JSON_DEPTH):
+        return Rejected("body_too_deep", {"limit_depth": MAX_JSON_DEPTH, "body_bytes": size})
     try:
         document = json.loads(body)
     except ValueError:
         return Rejected("body_not_json", {"body_prefix": body[:120]})
+    if not _valid_unicode(document):
+        return Rejected("body_not_utf8", {"detail": "escaped lone surrogate"})
     if not isinstance(document, dict):
         return Rejected("body_not_json_object", {"json_type": type(document).__name__})
     if document.get("kind") == CONTINUATION_KIND:
@@ -127,7 +176,33 @@ def parse_body(body: object) -> Parsed:
         return _parse_eventbridge(document)
     if "LifecycleTransition" in document or "Event" in document or "LifecycleActionToken" in document:
         return _parse_hook_fields(document, envelope_time=None, event_id=document.get("RequestId"))
-    return Rejected("unknown_message_shape", {"keys": sorted(str(key) for key in document)[:20]})
+    return Rejected("unknown_message_shape", {"keys": sorted(str(key)[:_LOG_KEY_MAX] for key in document)[:20]})
+
+
+def _nesting_exceeds(text: str, limit: int) -> bool:
+    """Whether arrays/objects in ``text`` nest deeper than ``limit`` (brackets inside strings do not count).
+
+    Linear and recursion-free, so it can run before ``json.loads``, which recurses once per level.
+    """
+    depth = 0
+    for match in _DEPTH_TOKENS.finditer(text):
+        lexeme = match.group()
+        if lexeme in ("[", "{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif lexeme in ("]", "}"):
+            depth -= 1
+    return False
+
+
+def _valid_unicode(document: object) -> bool:
+    """Whether every string of a parsed document can be encoded as UTF-8 (``\\udc80`` cannot)."""
+    try:
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _parse_eventbridge(document: dict[str, Any]) -> Parsed:
@@ -164,9 +239,7 @@ def _parse_hook_fields(fields: dict[str, Any], *, envelope_time: float | None, e
     asg_name = _string(fields, "AutoScalingGroupName", problems)
     hook_name = _string(fields, "LifecycleHookName", problems, pattern=_HOOK_NAME)
     instance_id = _string(fields, "EC2InstanceId", problems, pattern=_INSTANCE_ID)
-    metadata = fields.get("NotificationMetadata")
-    if metadata is not None and not isinstance(metadata, str):
-        metadata = json.dumps(metadata)
+    metadata, metadata_original_bytes = _capped_metadata(fields.get("NotificationMetadata"))
     origin = _location(fields, "Origin", problems)
     destination = _location(fields, "Destination", problems)
     if problems:
@@ -181,8 +254,26 @@ def _parse_hook_fields(fields: dict[str, Any], *, envelope_time: float | None, e
         origin=origin,
         destination=destination,
         event_time=envelope_time,
-        event_id=event_id if isinstance(event_id, str) else None,
+        event_id=event_id[:_EVENT_ID_MAX] if isinstance(event_id, str) else None,
+        metadata_original_bytes=metadata_original_bytes,
     )
+
+
+def _capped_metadata(value: object) -> tuple[str | None, int | None]:
+    """``NotificationMetadata`` as text of at most :data:`MAX_METADATA_BYTES` UTF-8 bytes.
+
+    Returns the text and, when it had to be truncated, the original size in bytes. A non-string
+    value is kept as its JSON text.
+    """
+    if value is None:
+        return None, None
+    text = value if isinstance(value, str) else json.dumps(value)
+    encoded = text.encode("utf-8")
+    if len(encoded) <= MAX_METADATA_BYTES:
+        return text, None
+    marker = _TRUNCATION_MARKER.format(size=len(encoded))
+    kept = encoded[: MAX_METADATA_BYTES - len(marker.encode("utf-8"))].decode("utf-8", "ignore")
+    return kept + marker, len(encoded)
 
 
 def _parse_continuation(document: dict[str, Any]) -> Parsed:

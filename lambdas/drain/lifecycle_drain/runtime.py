@@ -129,7 +129,8 @@ def handle_sqs_event(event: Any, runtime: Runtime, context: Any = None) -> dict[
             if message_id:
                 failures.append({"itemIdentifier": message_id})
             continue
-        receive_count = (record.get("attributes") or {}).get("ApproximateReceiveCount")
+        attributes = record.get("attributes")
+        receive_count = attributes.get("ApproximateReceiveCount") if isinstance(attributes, dict) else None
         try:
             disposition = runtime.engine.handle_body(
                 record.get("body"), lease_seconds=remaining + runtime.config.lease_margin_seconds

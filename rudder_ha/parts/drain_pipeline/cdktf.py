@@ -47,6 +47,12 @@ class DrainPipeline(Construct):
         partition = DataAwsPartition(self, "partition").partition
         account = DataAwsCallerIdentity(self, "account").account_id
         self.dead_letter_queue = SqsQueue(self, "dlq", **spec.dead_letter_queue(props))
+        SqsQueuePolicy(
+            self,
+            "dlq_policy",
+            queue_url=self.dead_letter_queue.url,
+            policy=spec.dead_letter_queue_policy(self.dead_letter_queue.arn),
+        )
         self.queue = SqsQueue(
             self, "queue", **spec.queue(props), redrive_policy=spec.redrive_policy(self.dead_letter_queue.arn)
         )

@@ -20,8 +20,9 @@ __all__ = ["DrainPipeline", "DrainPipelineProps"]
 class DrainPipeline(pulumi.ComponentResource):
     """The lifecycle-hook event path and the drain Lambda, scoped to this environment's resources.
 
-    Attributes: ``dead_letter_queue``, ``queue``, ``rule``, ``table``, ``document`` (None with the eks
-    strategy), ``function`` (a :class:`PythonFunction`), ``event_source_mapping``.
+    Attributes: ``dead_letter_queue`` (and its ``dead_letter_queue_policy``), ``queue`` (and its
+    ``queue_policy``), ``rule``, ``table``, ``document`` (None with the eks strategy), ``function`` (a
+    :class:`PythonFunction`), ``event_source_mapping``.
     """
 
     def __init__(self, name: str, props: DrainPipelineProps, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -31,6 +32,12 @@ class DrainPipeline(pulumi.ComponentResource):
         partition = aws.get_partition_output(opts=invoke).partition
         account = aws.get_caller_identity_output(opts=invoke).account_id
         self.dead_letter_queue = aws.sqs.Queue(f"{name}-dlq", **spec.dead_letter_queue(props), opts=child)
+        self.dead_letter_queue_policy = aws.sqs.QueuePolicy(
+            f"{name}-dlq_policy",
+            queue_url=self.dead_letter_queue.url,
+            policy=self.dead_letter_queue.arn.apply(spec.dead_letter_queue_policy),
+            opts=child,
+        )
         self.queue = aws.sqs.Queue(
             f"{name}-queue",
             **spec.queue(props),

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rudder_ha.common.policies import policy_json
+from rudder_ha.common.policies import deny_insecure_transport, policy_json
 from rudder_ha.common.refs import Ref
 from rudder_ha.config.defaults import DRAIN_QUEUE_VISIBILITY_TIMEOUT_SECONDS
 from rudder_ha.config.model import DrainSettings
@@ -197,7 +197,8 @@ def event_pattern(asg_names: list[str]) -> str:
 
 
 def queue_policy(queue_arn: str, rule_arn: str) -> str:
-    """The drain queue's resource policy: only this rule's events may be sent to it (JSON)."""
+    """The drain queue's resource policy: only this rule's events may be sent to it, and no request may
+    use the queue other than over TLS (JSON)."""
     return policy_json(
         {
             "Version": "2012-10-17",
@@ -209,9 +210,17 @@ def queue_policy(queue_arn: str, rule_arn: str) -> str:
                     "Action": "sqs:SendMessage",
                     "Resource": queue_arn,
                     "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
-                }
+                },
+                deny_insecure_transport("sqs:*", queue_arn),
             ],
         }
+    )
+
+
+def dead_letter_queue_policy(dead_letter_queue_arn: str) -> str:
+    """The dead-letter queue's resource policy: no request other than over TLS (JSON)."""
+    return policy_json(
+        {"Version": "2012-10-17", "Statement": [deny_insecure_transport("sqs:*", dead_letter_queue_arn)]}
     )
 
 
@@ -340,7 +349,7 @@ def function_statements(
     return statements
 
 
-ENVIRONMENT_FIELDS = ("alert_topic_arn", "strategy_environment")
+ENVIRONMENT_FIELDS = ("alert_topic_arn", "asg_names", "strategy_environment")
 """The fields of :class:`DrainPipelineProps` that :func:`function_environment` reads and that may hold Refs."""
 
 
@@ -356,6 +365,8 @@ def function_environment(
         "DRAIN_QUEUE_URL": queue_url,
         "ALERT_TOPIC_ARN": props.alert_topic_arn,
         "ENVIRONMENT": props.environment,
+        # The groups the function drains: a lifecycle event of any other group is dropped unwritten.
+        "DRAIN_ASG_NAMES": ",".join(props.asg_names),
         "DRAIN_DEADLINE_SECONDS": str(settings.deadline_seconds),
         "POLL_INTERVAL_SECONDS": str(settings.poll_interval_seconds),
         "ABANDON_AFTER_DEADLINE": str(settings.abandon_after_deadline).lower(),

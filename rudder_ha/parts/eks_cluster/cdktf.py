@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import NamedTuple
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -165,6 +166,7 @@ class DataPlaneCluster(Construct):
             f"addon_{addon.id}",
             cluster_name=self.cluster.name,
             addon_name=addon.addon,
+            configuration_values=json.dumps(addon.configuration, sort_keys=True) if addon.configuration else None,
             pod_identity_association=[
                 EksAddonPodIdentityAssociation(role_arn=role.arn, service_account=addon.service_account)
             ],

@@ -67,6 +67,8 @@ class AddonRole:
     managed_policies: tuple[str, ...]
     encrypts_volumes: bool = False
     """Encrypted volumes (the jobsdb's StorageClass) use the environment key: the driver needs grants."""
+    configuration: dict[str, Any] | None = None
+    """The add-on's configuration values (its own JSON schema, ``aws eks describe-addon-configuration``)."""
 
     def role_name(self, cluster_name: str) -> str:
         """The add-on role's name."""
@@ -78,6 +80,9 @@ VPC_CNI = AddonRole(
     addon="vpc-cni",
     service_account="aws-node",
     managed_policies=(f"{MANAGED_POLICY}AmazonEKS_CNI_Policy",),
+    # The CNI's network policy agent enforces the namespace's NetworkPolicies; without it EKS accepts them
+    # and enforces nothing.
+    configuration={"enableNetworkPolicy": "true"},
 )
 EBS_CSI = AddonRole(
     id="ebs_csi",

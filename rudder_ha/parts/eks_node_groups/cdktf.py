@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from cdktf import Token
 from cdktf_cdktf_provider_aws.autoscaling_lifecycle_hook import AutoscalingLifecycleHook
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
+from cdktf_cdktf_provider_aws.data_aws_region import DataAwsRegion
 from cdktf_cdktf_provider_aws.eks_node_group import (
     EksNodeGroup,
     EksNodeGroupLaunchTemplate,
@@ -11,6 +14,7 @@ from cdktf_cdktf_provider_aws.eks_node_group import (
     EksNodeGroupUpdateConfig,
 )
 from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.launch_template import (
     LaunchTemplate,
@@ -21,7 +25,7 @@ from cdktf_cdktf_provider_aws.launch_template import (
 )
 from constructs import Construct
 
-from rudder_ha.frontends.cdktf.naming import service_assume_role_policy
+from rudder_ha.frontends.cdktf.naming import policy_json, service_assume_role_policy
 from rudder_ha.parts.eks_node_groups import spec
 from rudder_ha.parts.eks_node_groups.spec import EksNodeGroupsProps
 
@@ -30,9 +34,11 @@ __all__ = ["EksNodeGroupsProps", "ZonalNodeGroups"]
 
 class ZonalNodeGroups(Construct):
     """One managed node group per AZ, so a pod whose jobsdb lives on an EBS volume (bound to its AZ) can
-    always be rescheduled in that AZ. Nodes: IMDSv2 only with hop limit 1 (pods use EKS Pod Identity, not
-    the node's role), encrypted gp3 root volumes, no SSH. Each group's Auto Scaling group gets a
-    terminating lifecycle hook that the drain pipeline completes after evicting the node's pods."""
+    always be rescheduled in that AZ. Nodes: IMDSv2 only with hop limit 1 (a pod, one hop further, gets no
+    IMDSv2 token and so never the node's credentials; pods that call AWS use EKS Pod Identity roles of their
+    own), encrypted gp3 root volumes, no SSH, Session Manager through an inline policy that reads no SSM
+    parameter. Each group's Auto Scaling group gets a terminating lifecycle hook that the drain pipeline
+    completes after evicting the node's pods."""
 
     def __init__(self, scope: Construct, id_: str, props: EksNodeGroupsProps) -> None:
         super().__init__(scope, id_)
@@ -48,6 +54,19 @@ class ZonalNodeGroups(Construct):
             IamRolePolicyAttachment(self, f"node_policy_{i}", role=self.role.name, policy_arn=arn)
             for i, arn in enumerate(spec.node_policy_arns())
         ]
+        self.ssm_agent = IamRolePolicy(
+            self,
+            "node_ssm_agent",
+            role=self.role.id,
+            name=spec.SSM_AGENT_POLICY,
+            policy=policy_json(
+                spec.node_ssm_agent_policy(
+                    DataAwsPartition(self, "partition").partition,
+                    DataAwsRegion(self, "region").region,
+                    DataAwsCallerIdentity(self, "account").account_id,
+                )
+            ),
+        )
         self.launch_template = LaunchTemplate(
             self,
             "launch_template",
@@ -82,7 +101,7 @@ class ZonalNodeGroups(Construct):
                     id=self.launch_template.id, version=Token.as_string(self.launch_template.latest_version)
                 ),
                 labels={spec.ZONE_LABEL: zone},
-                depends_on=attachments,
+                depends_on=[*attachments, self.ssm_agent],
             )
             self.groups.append(group)
             self.hooks.append(

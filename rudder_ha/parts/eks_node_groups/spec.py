@@ -1,23 +1,31 @@
 """Names and settings of the eks topology's zonal managed node groups, shared with their cdktf construct
 (:mod:`rudder_ha.parts.eks_node_groups.cdktf`). The EKS parts have no Pulumi renderer, hence no ``PART``.
 
-Nodes: IMDSv2 only with hop limit 1 (pods use EKS Pod Identity, not the node's role), encrypted gp3 root
-volumes, no SSH; each group's Auto Scaling group is held on termination until the drain pipeline has
-evicted the node's pods. Keyword-argument dicts use the cdktf structs' snake_case names."""
+Nodes: IMDSv2 only with hop limit 1, so a pod (one network hop further than the node) never gets an IMDSv2
+token and so never the node role's credentials; pods that call AWS get their own role through EKS Pod
+Identity. Encrypted gp3 root volumes, no SSH; each group's Auto Scaling group is held on termination until
+the drain pipeline has evicted the node's pods. The node role has the two AWS managed policies EKS documents
+for joining and pulling images, and Session Manager and Run Command as an inline policy (no SSM parameter,
+no document). Keyword-argument dicts use the cdktf structs' snake_case names."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from rudder_ha.common.policies import SSM_AGENT_POLICY_NAME, ssm_agent_policy
 from rudder_ha.config.model import EksSettings, LifecycleHookSettings
 from rudder_ha.parts.eks_cluster.spec import managed_policy_arn
 from rudder_ha.parts.single_node_group.spec import TERMINATING
 
 NODE_SERVICE = "ec2.amazonaws.com"
 """The service that assumes the node role."""
-NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonSSMManagedInstanceCore")
-"""The AWS managed policies of the node role, in attachment order."""
+NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly")
+"""The AWS managed policies of the node role, in attachment order: joining the cluster, and pulling images (the
+add-ons' and the pause image from AWS-owned registries; pull only, no listing). Session Manager is
+:func:`node_ssm_agent_policy`, inline: ``AmazonSSMManagedInstanceCore`` would let every node read every SSM
+parameter of the account."""
+SSM_AGENT_POLICY = SSM_AGENT_POLICY_NAME
 AMI_TYPE = "AL2023_x86_64_STANDARD"
 ZONE_LABEL = "topology.rudder-ha/zone"
 """The node label holding the node group's availability zone."""
@@ -56,6 +64,11 @@ def node_name(name_prefix: str) -> str:
 def node_policy_arns() -> list[str]:
     """The node role's managed policy ARNs, in attachment order."""
     return [managed_policy_arn(policy) for policy in NODE_POLICIES]
+
+
+def node_ssm_agent_policy(partition: str, region: str, account: str) -> dict:
+    """Session Manager and Run Command for the nodes, and no parameter read at all (a node needs none)."""
+    return ssm_agent_policy(partition, region, account)
 
 
 def launch_template_tags(name_prefix: str, tags: dict[str, str]) -> dict[str, str]:

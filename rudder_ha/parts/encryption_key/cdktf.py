@@ -28,7 +28,11 @@ class EncryptionKey(Construct):
             **spec.key_settings(props),
             policy=policy_json(
                 spec.key_policy(
-                    self.partition.partition, self.account.account_id, props.region, props.service_principals
+                    self.partition.partition,
+                    self.account.account_id,
+                    props.region,
+                    props.service_principals,
+                    name_prefix=props.name_prefix,
                 )
             ),
         )

@@ -26,7 +26,9 @@ class EncryptionKey(pulumi.ComponentResource):
         self.account = aws.get_caller_identity_output(opts=invoke)
         self.partition = aws.get_partition_output(opts=invoke)
         policy = pulumi.Output.all(self.partition.partition, self.account.account_id).apply(
-            lambda v: policy_json(spec.key_policy(v[0], v[1], props.region, props.service_principals))
+            lambda v: policy_json(
+                spec.key_policy(v[0], v[1], props.region, props.service_principals, name_prefix=props.name_prefix)
+            )
         )
         self.key = aws.kms.Key(
             f"{name}-key",

@@ -7,11 +7,11 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from rudder_ha.common.policies import policy_json
 from rudder_ha.frontends.pulumi.replacement import CREATE_FIRST
 from rudder_ha.instance.image_component import component_documents
 from rudder_ha.parts.image_pipeline import spec
 from rudder_ha.parts.image_pipeline.spec import DataPlaneImagePipelineProps
-from rudder_ha.parts.instance_role.spec import managed_policy_arn
 from rudder_ha.parts.single_node_group.spec import ROOT_DEVICE
 
 __all__ = ["DataPlaneImagePipeline", "DataPlaneImagePipelineProps"]
@@ -25,9 +25,11 @@ class DataPlaneImagePipeline(pulumi.ComponentResource):
     Terraform yields this same text). Components, recipe and image are versioned by content; Pulumi
     replaces them create-before-destroy by default, as cdktf's lifecycle does.
 
-    Attributes: ``components``, ``recipe``, ``role``, ``profile``, ``security_group``, ``infrastructure``,
-    ``ami_parameter``, ``distribution``, ``build_logs``, ``pipeline_logs``, ``pipeline``, ``image`` (the first
-    build: the launch template and the group must depend on it), ``arn``.
+    Attributes: ``components``, ``recipe``, ``role``, ``policies`` (the SSM agent's and the build's inline
+    policies), ``launch_grant`` (EC2 Auto Scaling's use of the environment's key, or None), ``profile``,
+    ``security_group``, ``infrastructure``, ``ami_parameter``, ``distribution``, ``build_logs``,
+    ``pipeline_logs``, ``pipeline``, ``image`` (the first build: the launch template and the group must depend
+    on it), ``arn``.
     """
 
     def __init__(
@@ -37,7 +39,9 @@ class DataPlaneImagePipeline(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         prefix = props.name_prefix
         physical = spec.pipeline_name(prefix)
-        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        partition = aws.get_partition_output(opts=invoke).partition
+        account = aws.get_caller_identity_output(opts=invoke).account_id
 
         documents = component_documents(prefix, props.rudder, props.bake_settings)
         self.components = [
@@ -58,20 +62,68 @@ class DataPlaneImagePipeline(pulumi.ComponentResource):
             block_device_mappings=[
                 aws.imagebuilder.ImageRecipeBlockDeviceMappingArgs(
                     device_name=ROOT_DEVICE,
-                    ebs=aws.imagebuilder.ImageRecipeBlockDeviceMappingEbsArgs(**spec.recipe_volume(inst)),
+                    ebs=aws.imagebuilder.ImageRecipeBlockDeviceMappingEbsArgs(
+                        **spec.recipe_volume(inst, props.kms_key_arn)
+                    ),
                 )
             ],
             opts=pulumi.ResourceOptions.merge(child, CREATE_FIRST),
         )
 
+        # Image Builder writes to these groups; created here so they are encrypted and expire.
+        self.build_logs = aws.cloudwatch.LogGroup(
+            f"{name}-build_logs", **spec.log_group_args(spec.build_log_group(physical), props.kms_key_arn), opts=child
+        )
+        self.pipeline_logs = aws.cloudwatch.LogGroup(
+            f"{name}-pipeline_logs",
+            **spec.log_group_args(spec.pipeline_log_group(physical), props.kms_key_arn),
+            opts=child,
+        )
+
         self.role = aws.iam.Role(f"{name}-role", **spec.role_args(prefix), opts=child)
-        for policy in spec.MANAGED_POLICIES:
-            aws.iam.RolePolicyAttachment(
-                f"{name}-policy_{policy}",
-                role=self.role.name,
-                policy_arn=partition.apply(lambda p, policy=policy: managed_policy_arn(p, policy)),
+        region = props.region
+        self.policies = [
+            aws.iam.RolePolicy(
+                f"{name}-ssm_agent",
+                role=self.role.id,
+                name=spec.SSM_AGENT_POLICY,
+                policy=pulumi.Output.all(partition, account).apply(
+                    lambda v: policy_json(spec.ssm_agent_args(v[0], region, v[1])["policy"])
+                ),
+                opts=child,
+            ),
+            aws.iam.RolePolicy(
+                f"{name}-build_policy",
+                role=self.role.id,
+                name=spec.BUILD_POLICY_NAME,
+                policy=pulumi.Output.all(partition, account, props.kms_key_arn, self.build_logs.arn).apply(
+                    lambda v: policy_json(
+                        spec.build_instance_policy(
+                            partition=v[0],
+                            region=region,
+                            account=v[1],
+                            name_prefix=prefix,
+                            kms_key_arn=v[2],
+                            build_log_group_arn=v[3],
+                        )
+                    )
+                ),
+                opts=child,
+            ),
+        ]
+        self.launch_grant = (
+            aws.kms.Grant(
+                f"{name}-launch_grant",
+                **spec.launch_grant_args(
+                    prefix,
+                    props.kms_key_arn,
+                    pulumi.Output.all(partition, account).apply(lambda v: spec.autoscaling_role_arn(v[0], v[1])),
+                ),
                 opts=child,
             )
+            if spec.uses_environment_key(inst)
+            else None
+        )
         self.profile = aws.iam.InstanceProfile(
             f"{name}-profile", name=spec.builder_name(prefix), role=self.role.name, opts=child
         )
@@ -118,16 +170,6 @@ class DataPlaneImagePipeline(pulumi.ComponentResource):
             opts=child,
         )
 
-        # Image Builder writes to these groups; created here so they are encrypted and expire.
-        self.build_logs = aws.cloudwatch.LogGroup(
-            f"{name}-build_logs", **spec.log_group_args(spec.build_log_group(physical), props.kms_key_arn), opts=child
-        )
-        self.pipeline_logs = aws.cloudwatch.LogGroup(
-            f"{name}-pipeline_logs",
-            **spec.log_group_args(spec.pipeline_log_group(physical), props.kms_key_arn),
-            opts=child,
-        )
-
         builds_from = spec.build_args(self.recipe.arn, self.infrastructure.arn, self.distribution.arn)
         self.pipeline = aws.imagebuilder.ImagePipeline(
             f"{name}-pipeline",
@@ -144,7 +186,7 @@ class DataPlaneImagePipeline(pulumi.ComponentResource):
             image_tests_configuration=aws.imagebuilder.ImageImageTestsConfigurationArgs(**spec.IMAGE_TESTS),
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[self.build_logs],
+                depends_on=[self.build_logs, *self.policies, *([self.launch_grant] if self.launch_grant else [])],
                 custom_timeouts=pulumi.CustomTimeouts(create=spec.IMAGE_BUILD_TIMEOUT),
                 delete_before_replace=CREATE_FIRST.delete_before_replace,
             ),

@@ -10,7 +10,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rudder_ha.common.policies import service_assume_role_policy
+from rudder_ha.common.policies import (
+    SSM_AGENT_POLICY_NAME,
+    allow_statement,
+    service_assume_role_policy,
+    ssm_agent_policy,
+)
 from rudder_ha.common.refs import Ref
 from rudder_ha.config.defaults import AMI_SSM_PARAMETER, BAKED_AMI_PARAMETER
 from rudder_ha.config.model import ImagePipelineSettings, InstanceSettings, RudderSettings
@@ -25,8 +30,27 @@ BUILD_LOG_RETENTION_DAYS = 365  # a year of build history; CIS AWS 3.x / checkov
 IMAGE_TESTS_TIMEOUT_MINUTES = 60
 IMAGE_BUILD_TIMEOUT = "2h"
 """dnf, three image pulls, the AMI snapshot and a test instance; Terraform waits this long on first apply."""
-MANAGED_POLICIES = ("EC2InstanceProfileForImageBuilder", "AmazonSSMManagedInstanceCore")
-"""All the build instance needs: Image Builder's own agent and logs, and Session Manager (SSM) to run it."""
+SSM_AGENT_POLICY = SSM_AGENT_POLICY_NAME
+"""The build instances' inline policy for Session Manager and Run Command, which Image Builder drives the build
+through (:func:`rudder_ha.common.policies.ssm_agent_policy`), in place of ``AmazonSSMManagedInstanceCore``."""
+BUILD_POLICY_NAME = "image-build"
+"""The build instances' inline policy for Image Builder's own needs (:func:`build_instance_policy`), in place
+of ``EC2InstanceProfileForImageBuilder``."""
+IMAGE_BUILDER_AGENT_BUCKETS = "ec2imagebuilder*"
+"""The AWS-owned buckets the build instance downloads Image Builder's agent (AWSTOE) from."""
+LAUNCH_GRANT_OPERATIONS = [
+    "Encrypt",
+    "Decrypt",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "DescribeKey",
+    "CreateGrant",
+]
+"""What EC2 Auto Scaling's service-linked role needs of the key encrypting the AMI's snapshot, to launch and
+start instances from it (what the EC2 Auto Scaling guide lists for a grant on a customer managed key)."""
+AUTOSCALING_SERVICE_LINKED_ROLE = "aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 
 PLATFORM = "Linux"
 RECIPE_DESCRIPTION = "rudder-server, rudder-transformer and the jobsdb tooling on Amazon Linux 2023"
@@ -55,7 +79,8 @@ class DataPlaneImagePipelineProps:
     environment: str
     region: str
     kms_key_arn: Ref
-    """Encrypts the components and the build logs (the environment's key)."""
+    """The environment's key: encrypts the components, the build logs, and (unless ``instance.ebs_kms_key_arn``
+    names another key) the build volumes and the AMI's snapshot."""
     subnet_id: Ref
     """One private subnet (with a NAT route) for the build and test instances."""
     vpc_id: Ref
@@ -102,14 +127,29 @@ def recipe_version(inst: InstanceSettings, documents: Sequence[ComponentDocument
         "volume_size": inst.root_volume_size_gib,
         "iops": inst.root_volume_iops,
         "throughput": inst.root_volume_throughput_mibps,
-        "kms_key_id": inst.ebs_kms_key_arn,
+        "kms_key_id": inst.ebs_kms_key_arn or ENVIRONMENT_KEY,
     }
     return semantic_version(parent_image(inst), json.dumps(volume), *(doc.data for doc in documents))
 
 
-def recipe_volume(inst: InstanceSettings) -> dict[str, Any]:
-    """The recipe's encrypted gp3 root volume, sized like the launch template's."""
-    return root_volume(inst)
+ENVIRONMENT_KEY = "environment-key"
+"""Stands for the environment's key in :func:`recipe_version` (its ARN is not known at synthesis)."""
+
+
+def ami_key(inst: InstanceSettings, kms_key_arn: Ref) -> Ref:
+    """The customer managed key that encrypts the build volumes and the AMI's snapshot: the configured EBS key,
+    else the environment's own."""
+    return inst.ebs_kms_key_arn or kms_key_arn
+
+
+def uses_environment_key(inst: InstanceSettings) -> bool:
+    """Whether the AMI is encrypted with the environment's key (then this part grants EC2 Auto Scaling its use)."""
+    return not inst.ebs_kms_key_arn
+
+
+def recipe_volume(inst: InstanceSettings, kms_key_arn: Ref) -> dict[str, Any]:
+    """The recipe's encrypted gp3 root volume, sized like the launch template's, encrypted with :func:`ami_key`."""
+    return {**root_volume(inst), "kms_key_id": ami_key(inst, kms_key_arn)}
 
 
 def security_group_description(name_prefix: str) -> str:
@@ -224,12 +264,12 @@ def infrastructure_args(
 
 
 def ami_distribution_args(props: DataPlaneImagePipelineProps) -> dict[str, Any]:
-    """The distributed AMI: its name, description, encryption key and tags."""
+    """The distributed AMI: its name, description, encryption key (:func:`ami_key`) and tags."""
     name = pipeline_name(props.name_prefix)
     return {
         "name": ami_name(name),
         "description": ami_description(props.name_prefix, props.rudder),
-        "kms_key_id": props.instance.ebs_kms_key_arn,
+        "kms_key_id": ami_key(props.instance, props.kms_key_arn),
         "ami_tags": ami_tags(name, props.rudder, props.tags),
     }
 
@@ -271,4 +311,75 @@ def pipeline_args(name_prefix: str) -> dict[str, Any]:
         "name": pipeline_name(name_prefix),
         "description": pipeline_description(name_prefix),
         "status": PIPELINE_STATUS,
+    }
+
+
+def component_arns(partition: str, region: str, account: str, name_prefix: str) -> str:
+    """Every version and build of this environment's components (all named ``<prefix>-<key>``)."""
+    return f"arn:{partition}:imagebuilder:{region}:{account}:component/{name_prefix}-*"
+
+
+def build_instance_policy(
+    *, partition: str, region: str, account: str, name_prefix: str, kms_key_arn: str, build_log_group_arn: str
+) -> dict[str, Any]:
+    """What a build or test instance needs of Image Builder, in place of the AWS managed
+    ``EC2InstanceProfileForImageBuilder`` (which reads any component, any ``/aws/imagebuilder/*`` log group, and
+    objects of any bucket): this environment's components, their key only as Image Builder uses it, the agent
+    from Image Builder's own buckets, and the build log group. Session Manager and Run Command are
+    :func:`rudder_ha.common.policies.ssm_agent_policy`."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            allow_statement(
+                "ReadOwnComponents",
+                ["imagebuilder:GetComponent"],
+                component_arns(partition, region, account, name_prefix),
+            ),
+            allow_statement(
+                "DecryptOwnComponents",
+                ["kms:Decrypt"],
+                kms_key_arn,
+                {
+                    "ForAnyValue:StringEquals": {
+                        "aws:CalledVia": ["imagebuilder.amazonaws.com"],
+                        "kms:EncryptionContextKeys": "aws:imagebuilder:arn",
+                    }
+                },
+            ),
+            allow_statement(
+                "FetchImageBuilderAgent",
+                ["s3:GetObject"],
+                f"arn:{partition}:s3:::{IMAGE_BUILDER_AGENT_BUCKETS}",
+            ),
+            allow_statement(
+                "WriteBuildLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], f"{build_log_group_arn}:*"
+            ),
+        ],
+    }
+
+
+def ssm_agent_args(partition: str, region: str, account: str) -> dict[str, Any]:
+    """The build instances' SSM agent policy: its name and document."""
+    return {"name": SSM_AGENT_POLICY, "policy": ssm_agent_policy(partition, region, account)}
+
+
+def autoscaling_role_arn(partition: str, account: str) -> str:
+    """EC2 Auto Scaling's service-linked role, which launches (and starts) the data-plane instances."""
+    return f"arn:{partition}:iam::{account}:role/{AUTOSCALING_SERVICE_LINKED_ROLE}"
+
+
+def launch_grant_args(name_prefix: str, kms_key_arn: Ref, autoscaling_role: Ref) -> dict[str, Any]:
+    """The grant letting EC2 Auto Scaling (``autoscaling_role``: :func:`autoscaling_role_arn`) launch instances
+    from an AMI encrypted with the environment's key.
+
+    A grant, not a key-policy statement: a key policy naming a principal that does not exist yet is refused, and
+    the key is created first; the grant comes with the pipeline. EC2 Image Builder's own service-linked role
+    needs neither: its AWS managed policy allows the key's use through EC2 only (``kms:ViaService``
+    ``ec2.*``, ``aws:ebs:id`` contexts, grants for AWS resources), and the key policy delegates to IAM
+    (:data:`rudder_ha.parts.encryption_key.spec.ACCOUNT_ACTIONS`)."""
+    return {
+        "name": f"{name_prefix}-autoscaling-launch",
+        "key_id": kms_key_arn,
+        "grantee_principal": autoscaling_role,
+        "operations": list(LAUNCH_GRANT_OPERATIONS),
     }

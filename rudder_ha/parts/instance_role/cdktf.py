@@ -7,7 +7,6 @@ from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.iam_instance_profile import IamInstanceProfile
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
 from rudder_ha.frontends.cdktf.naming import policy_json
@@ -18,18 +17,21 @@ __all__ = ["InstanceRole", "InstanceRoleProps"]
 
 
 class InstanceRole(Construct):
-    """Session Manager access (no SSH anywhere) plus read access to exactly one secret: the workspace token."""
+    """Session Manager and Run Command (no SSH anywhere; no AWS managed policy) plus read access to exactly one
+    secret, the workspace token (and, with :meth:`allow_jobsdb`, the RDS jobsdb's connection parameter and
+    admin secret). Nothing else of SSM: no other parameter, document or inventory."""
 
     def __init__(self, scope: Construct, id_: str, props: InstanceRoleProps) -> None:
         super().__init__(scope, id_)
         partition = DataAwsPartition(self, "partition").partition
         account = DataAwsCallerIdentity(self, "account").account_id
         self.role = IamRole(self, "role", **spec.role_args(props.name_prefix))
-        IamRolePolicyAttachment(
+        self.ssm_agent = IamRolePolicy(
             self,
-            "ssm_core",
-            role=self.role.name,
-            policy_arn=spec.managed_policy_arn(partition, spec.SSM_CORE_POLICY),
+            "ssm_agent",
+            role=self.role.id,
+            name=spec.SSM_AGENT_POLICY,
+            policy=policy_json(spec.session_manager_policy(partition, props.region, account)),
         )
         self.policy = IamRolePolicy(
             self,

@@ -14,9 +14,11 @@ __all__ = ["InstanceRole", "InstanceRoleProps"]
 
 
 class InstanceRole(pulumi.ComponentResource):
-    """Session Manager access (no SSH anywhere) plus read access to exactly one secret: the workspace token.
+    """Session Manager and Run Command (no SSH anywhere; no AWS managed policy) plus read access to exactly one
+    secret, the workspace token.
 
-    Attributes: ``role``, ``policy`` (the workspace-token policy), ``profile``. :meth:`allow_jobsdb` adds
+    Attributes: ``role``, ``ssm_agent`` (the SSM agent's policy), ``policy`` (the workspace-token policy),
+    ``profile``. :meth:`allow_jobsdb` adds
     read access to the RDS jobsdb's connection parameter and admin secret."""
 
     def __init__(self, name: str, props: InstanceRoleProps, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -28,11 +30,12 @@ class InstanceRole(pulumi.ComponentResource):
         self._account = aws.get_caller_identity_output(opts=invoke).account_id
         self._region = props.region
         self.role = aws.iam.Role(f"{name}-role", **spec.role_args(props.name_prefix), opts=child)
-        aws.iam.RolePolicyAttachment(
-            f"{name}-ssm_core",
-            role=self.role.name,
-            policy_arn=self._partition.apply(
-                lambda partition: spec.managed_policy_arn(partition, spec.SSM_CORE_POLICY)
+        self.ssm_agent = aws.iam.RolePolicy(
+            f"{name}-ssm_agent",
+            role=self.role.id,
+            name=spec.SSM_AGENT_POLICY,
+            policy=pulumi.Output.all(self._partition, self._account).apply(
+                lambda v: policy_json(spec.session_manager_policy(v[0], props.region, v[1]))
             ),
             opts=child,
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rudder_ha.common.policies import service_assume_role_policy
+from rudder_ha.common.policies import SSM_AGENT_POLICY_NAME, service_assume_role_policy, ssm_agent_policy
 from rudder_ha.config.model import SecretRef
 from rudder_ha.parts import Part
 
@@ -18,8 +18,10 @@ PART = Part("instance_role", "InstanceRole")
 ROLE_DESCRIPTION = "rudder-ha data-plane instance"
 SERVICE = "ec2.amazonaws.com"
 """The service that assumes the role."""
-SSM_CORE_POLICY = "AmazonSSMManagedInstanceCore"
-"""The AWS managed policy that gives Session Manager access (no SSH anywhere)."""
+SSM_AGENT_POLICY = SSM_AGENT_POLICY_NAME
+"""The inline policy giving the SSM agent Session Manager and Run Command (no SSH anywhere), written out in
+:func:`rudder_ha.common.policies.ssm_agent_policy` in place of ``AmazonSSMManagedInstanceCore``, which would
+let the instance read every SSM parameter of the account."""
 SECRETS_POLICY_NAME = "read-workspace-token"
 JOBSDB_POLICY_NAME = "read-jobsdb-connection"
 
@@ -50,6 +52,12 @@ def role_args(name_prefix: str) -> dict[str, Any]:
 def managed_policy_arn(partition: str, policy: str) -> str:
     """The ARN of an AWS managed policy."""
     return f"arn:{partition}:iam::aws:policy/{policy}"
+
+
+def session_manager_policy(partition: str, region: str, account: str) -> dict:
+    """Session Manager and Run Command for the instance, and no parameter, document or inventory access
+    (:func:`rudder_ha.common.policies.ssm_agent_policy`)."""
+    return ssm_agent_policy(partition, region, account)
 
 
 def ssm_parameter_arn(partition: str, region: str, account: str, parameter_name: str) -> str:

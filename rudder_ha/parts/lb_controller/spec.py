@@ -35,7 +35,6 @@ DESCRIBE_ACTIONS = frozenset(
         "ec2:DescribeSubnets",
         "ec2:DescribeTags",
         "ec2:DescribeVpcs",
-        "ec2:GetSecurityGroupsForVpc",
         "elasticloadbalancing:DescribeListenerAttributes",
         "elasticloadbalancing:DescribeListenerCertificates",
         "elasticloadbalancing:DescribeListeners",
@@ -49,7 +48,20 @@ DESCRIBE_ACTIONS = frozenset(
         "elasticloadbalancing:DescribeTargetHealth",
     }
 )
-"""The controller's read-only calls; none of them accepts a resource ARN, so they take ``*``."""
+"""The controller's read-only calls; none of them accepts a resource ARN (Service Authorization Reference), so
+they take ``*`` (each is in :data:`rudder_ha.common.policies.ACTIONS_WITHOUT_RESOURCES`).
+``ec2:GetSecurityGroupsForVpc`` does take one, the VPC: it is granted on the cluster's VPC only."""
+
+LISTENER_AND_RULE_ACTIONS = (
+    "elasticloadbalancing:AddListenerCertificates",
+    "elasticloadbalancing:DeleteListener",
+    "elasticloadbalancing:ModifyListener",
+    "elasticloadbalancing:RemoveListenerCertificates",
+    "elasticloadbalancing:CreateRule",
+    "elasticloadbalancing:DeleteRule",
+    "elasticloadbalancing:ModifyRule",
+)
+"""Calls on an existing listener or rule (authorized on that listener or rule)."""
 
 
 @dataclass(frozen=True)
@@ -78,11 +90,19 @@ def lb_controller_policy(
 
     Written from AWS's reference policy (``docs/install/iam_policy.json`` of kubernetes-sigs/
     aws-load-balancer-controller), narrowed: only ``app`` load balancers, resources of this region and
-    account, security-group rules only in the cluster's VPC, and every create/modify/delete only on
-    resources tagged ``elbv2.k8s.aws/cluster=<cluster>`` (or tagged so in the create request). Shield,
-    WAF Classic and Cognito are turned off in the chart, so none of their permissions is granted;
-    WAFv2 only when the environment names a web ACL. ACM discovery is not needed: the Ingress names
-    its certificate.
+    account, security groups only in the cluster's VPC, and every create/modify/delete only on resources
+    tagged ``elbv2.k8s.aws/cluster=<cluster>`` (or tagged so in the create request). Shield, WAF Classic
+    and Cognito are turned off in the chart, so none of their permissions is granted; WAFv2 only when the
+    environment names a web ACL. ACM discovery is not needed: the Ingress names its certificate.
+
+    Listeners and rules: the reference policy lets the controller create, change and delete listeners and
+    rules of any load balancer in the account. Here a listener is created only on a load balancer tagged
+    for this cluster, and a listener or rule is changed or deleted (and a rule created on a listener) only
+    when it carries the cluster tag itself: the Service Authorization Reference documents
+    ``aws:ResourceTag`` on the ``loadbalancer/app``, ``listener/app`` and ``listener-rule/app`` resource
+    types these calls are authorized on, and the controller tags the listeners and rules it creates
+    (``TagOnCreate``). Every ``elasticloadbalancing`` call here thus has a tag condition; the only ones
+    left on ``*`` are the Describe calls, which take no resource.
     """
     elb = f"arn:{partition}:elasticloadbalancing:{region}:{account}"
     ec2 = f"arn:{partition}:ec2:{region}:{account}"
@@ -105,8 +125,10 @@ def lb_controller_policy(
             "AWSServiceRoleForElasticLoadBalancing",
             {"StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}},
         ),
-        # Describe* and Get* calls of EC2 and ELB take no resource ARN (Service Authorization Reference).
+        # Describe* calls of EC2 and ELB take no resource ARN (Service Authorization Reference).
         allow_statement("Discover", sorted(DESCRIBE_ACTIONS), "*"),
+        # GetSecurityGroupsForVpc is authorized on the VPC it lists: the cluster's.
+        allow_statement("SecurityGroupsOfClusterVpc", ["ec2:GetSecurityGroupsForVpc"], f"{ec2}:vpc/{vpc_id}"),
         allow_statement(
             "BackendSecurityGroupRules",
             ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
@@ -182,22 +204,12 @@ def lb_controller_policy(
             [load_balancers, target_groups, listeners],
             ours,
         ),
-        # Listeners and rules are created on the controller's load balancers; AWS documents no tag
-        # condition key for these calls, so they are held to ALB listener and rule ARNs of this account.
+        # A listener only on one of this cluster's load balancers (CreateListener is authorized on the
+        # load balancer); listeners and rules changed only when they carry this cluster's tag.
         allow_statement(
-            "ManageListenersAndRules",
-            [
-                "elasticloadbalancing:AddListenerCertificates",
-                "elasticloadbalancing:CreateListener",
-                "elasticloadbalancing:CreateRule",
-                "elasticloadbalancing:DeleteListener",
-                "elasticloadbalancing:DeleteRule",
-                "elasticloadbalancing:ModifyListener",
-                "elasticloadbalancing:ModifyRule",
-                "elasticloadbalancing:RemoveListenerCertificates",
-            ],
-            [load_balancers, listeners, rules],
+            "CreateListenersOnOwnLoadBalancers", ["elasticloadbalancing:CreateListener"], load_balancers, ours
         ),
+        allow_statement("ManageOwnListenersAndRules", list(LISTENER_AND_RULE_ACTIONS), [listeners, rules], ours),
     ]
     if waf_web_acl_arn:
         statements.append(

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.lb import Lb, LbAccessLogs
-from cdktf_cdktf_provider_aws.lb_listener import (
-    LbListener,
-    LbListenerDefaultAction,
-    LbListenerDefaultActionRedirect,
-)
+from cdktf_cdktf_provider_aws.lb_listener import LbListener, LbListenerDefaultAction
 from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup, LbTargetGroupHealthCheck
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
+from cdktf_cdktf_provider_aws.wafv2_web_acl import Wafv2WebAcl, Wafv2WebAclRule
 from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
+from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
+    Wafv2WebAclLoggingConfiguration,
+    Wafv2WebAclLoggingConfigurationLoggingFilter,
+    Wafv2WebAclLoggingConfigurationLoggingFilterFilter,
+    Wafv2WebAclLoggingConfigurationLoggingFilterFilterCondition,
+    Wafv2WebAclLoggingConfigurationRedactedFields,
+)
 from constructs import Construct
 
 from rudder_ha.parts.access_log_bucket.cdktf import AccessLogBucket, AccessLogBucketProps
@@ -23,9 +28,11 @@ __all__ = ["DataPlaneLoadBalancer", "DataPlaneLoadBalancerProps"]
 
 
 class DataPlaneLoadBalancer(Construct):
-    """An internet-facing ALB: HTTPS (TLS 1.3 policy) with an HTTP->HTTPS 301, or HTTP only where a dev
-    environment asks for it; invalid header fields dropped; access logs to an encrypted bucket; and a
-    target group that health-checks ``GET /health`` on the gateway port.
+    """An internet-facing ALB: HTTPS (TLS 1.3 policy) with port 80 answering a 301 to HTTPS (dev, staging) or
+    a fixed 403 (prod), or HTTP only where a dev environment asks for it; invalid header fields dropped;
+    access logs to an encrypted bucket; a target group that health-checks ``GET /health`` on the gateway
+    port; and in prod a web ACL of its own (rate limit, AWS managed rules reading the body, blocked and
+    counted requests logged) unless the environment names one (``load_balancer.waf_web_acl_arn``).
 
     Call :meth:`allow_to` once the instances' security group exists so the ALB may reach port 8080.
     """
@@ -40,7 +47,7 @@ class DataPlaneLoadBalancer(Construct):
             AccessLogBucketProps(name_prefix=name, retention_days=s.access_logs_retention_days),
         )
         self.security_group = SecurityGroup(self, "sg", vpc_id=props.vpc_id, **spec.security_group_settings(name))
-        for rule in spec.ingress_rules(s):
+        for rule in spec.ingress_rules(s, props.prod):
             VpcSecurityGroupIngressRule(self, rule.id, security_group_id=self.security_group.id, **rule.settings)
         self.alb = Lb(
             self,
@@ -76,19 +83,49 @@ class DataPlaneLoadBalancer(Construct):
             )
             LbListener(
                 self,
-                "http_redirect",
+                spec.http_listener_id(s, props.prod),
                 load_balancer_arn=self.alb.arn,
                 **spec.HTTP_LISTENER,
-                default_action=[
-                    LbListenerDefaultAction(
-                        type="redirect", redirect=LbListenerDefaultActionRedirect(**spec.REDIRECT_TO_HTTPS)
-                    )
-                ],
+                default_action=[LbListenerDefaultAction(**spec.http_listener_action(s, props.prod))],
             )
-        if s.waf_web_acl_arn:
+        self.web_acl: Wafv2WebAcl | None = None
+        if spec.managed_web_acl(props):
+            self.web_acl = self._web_acl(props)
+            Wafv2WebAclAssociation(self, "waf", resource_arn=self.alb.arn, web_acl_arn=self.web_acl.arn)
+        elif s.waf_web_acl_arn:
             Wafv2WebAclAssociation(self, "waf", resource_arn=self.alb.arn, web_acl_arn=s.waf_web_acl_arn)
         self._http_only = s.http_only
         self._domain = s.domain_name
+
+    def _web_acl(self, props: DataPlaneLoadBalancerProps) -> Wafv2WebAcl:
+        """The prod web ACL, and its log of blocked and counted requests."""
+        # jsii turns a dict into a struct for a struct-typed argument, not for the items of a list: those
+        # are built here (a rule's ``statement`` is schema-less in the provider and stays a dict).
+        settings = spec.web_acl_settings(props.name_prefix)
+        rules = [Wafv2WebAclRule(**rule) for rule in settings.pop("rule")]
+        acl = Wafv2WebAcl(self, "web_acl", rule=rules, **settings)
+        logs = CloudwatchLogGroup(self, "web_acl_logs", **spec.web_acl_log_group_settings(props))
+        logging = spec.web_acl_logging_settings()
+        log_filter = logging["logging_filter"]
+        filters = [
+            Wafv2WebAclLoggingConfigurationLoggingFilterFilter(
+                behavior=item["behavior"],
+                requirement=item["requirement"],
+                condition=[Wafv2WebAclLoggingConfigurationLoggingFilterFilterCondition(**c) for c in item["condition"]],
+            )
+            for item in log_filter["filter"]
+        ]
+        Wafv2WebAclLoggingConfiguration(
+            self,
+            "web_acl_logging",
+            resource_arn=acl.arn,
+            log_destination_configs=[logs.arn],
+            logging_filter=Wafv2WebAclLoggingConfigurationLoggingFilter(
+                default_behavior=log_filter["default_behavior"], filter=filters
+            ),
+            redacted_fields=[Wafv2WebAclLoggingConfigurationRedactedFields(**f) for f in logging["redacted_fields"]],
+        )
+        return acl
 
     def allow_to(self, target_security_group_id: str) -> None:
         """Lets the ALB reach the gateway port on instances in ``target_security_group_id``, and nothing else."""

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_aws as aws
 
@@ -13,13 +15,28 @@ from rudder_ha.parts.load_balancer.spec import DataPlaneLoadBalancerProps
 __all__ = ["DataPlaneLoadBalancer", "DataPlaneLoadBalancerProps"]
 
 
+def _plural_lists(value: Any) -> Any:
+    """The spec's Terraform-named blocks under Pulumi's names: pulumi-aws names a repeatable block in the
+    plural (``rule`` -> ``rules``, ``filter`` -> ``filters``), a single one as Terraform does."""
+    if isinstance(value, dict):
+        return {
+            (f"{key}s" if isinstance(item, list) and not key.endswith("s") else key): _plural_lists(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_plural_lists(item) for item in value]
+    return value
+
+
 class DataPlaneLoadBalancer(pulumi.ComponentResource):
-    """An internet-facing ALB: HTTPS (TLS 1.3 policy) with an HTTP->HTTPS 301, or HTTP only where a dev
-    environment asks for it; invalid header fields dropped; access logs to an encrypted bucket; and a
-    target group that health-checks ``GET /health`` on the gateway port.
+    """An internet-facing ALB: HTTPS (TLS 1.3 policy) with port 80 answering a 301 to HTTPS (dev, staging) or
+    a fixed 403 (prod), or HTTP only where a dev environment asks for it; invalid header fields dropped;
+    access logs to an encrypted bucket; a target group that health-checks ``GET /health`` on the gateway
+    port; and in prod a web ACL of its own (rate limit, AWS managed rules reading the body, blocked and
+    counted requests logged) unless the environment names one (``load_balancer.waf_web_acl_arn``).
 
     Attributes: ``logs`` (:class:`AccessLogBucket`), ``security_group``, ``alb``, ``target_group``,
-    ``listener`` (the one forwarding to the target group), :attr:`endpoint_url`.
+    ``listener`` (the one forwarding to the target group), ``web_acl`` (None but in prod), :attr:`endpoint_url`.
     Call :meth:`allow_to` once the instances' security group exists so the ALB may reach port 8080.
     """
 
@@ -43,7 +60,7 @@ class DataPlaneLoadBalancer(pulumi.ComponentResource):
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-{rule.id}", security_group_id=self.security_group.id, **rule.settings, opts=child
             )
-            for rule in spec.ingress_rules(s)
+            for rule in spec.ingress_rules(s, props.prod)
         ]
         self.alb = aws.lb.LoadBalancer(
             f"{name}-alb",
@@ -83,18 +100,20 @@ class DataPlaneLoadBalancer(pulumi.ComponentResource):
                 default_actions=forward,
                 opts=child,
             )
-            self.redirect_listener = aws.lb.Listener(
-                f"{name}-http_redirect",
+            self.http_listener = aws.lb.Listener(
+                f"{name}-{spec.http_listener_id(s, props.prod)}",
                 load_balancer_arn=self.alb.arn,
                 **spec.HTTP_LISTENER,
-                default_actions=[
-                    aws.lb.ListenerDefaultActionArgs(
-                        type="redirect", redirect=aws.lb.ListenerDefaultActionRedirectArgs(**spec.REDIRECT_TO_HTTPS)
-                    )
-                ],
+                default_actions=[spec.http_listener_action(s, props.prod)],
                 opts=child,
             )
-        if s.waf_web_acl_arn:
+        self.web_acl: aws.wafv2.WebAcl | None = None
+        if spec.managed_web_acl(props):
+            self.web_acl = self._web_acl(props)
+            aws.wafv2.WebAclAssociation(
+                f"{name}-waf", resource_arn=self.alb.arn, web_acl_arn=self.web_acl.arn, opts=child
+            )
+        elif s.waf_web_acl_arn:
             aws.wafv2.WebAclAssociation(
                 f"{name}-waf", resource_arn=self.alb.arn, web_acl_arn=s.waf_web_acl_arn, opts=child
             )
@@ -108,6 +127,25 @@ class DataPlaneLoadBalancer(pulumi.ComponentResource):
                 "endpoint_url": self.endpoint_url,
             }
         )
+
+    def _web_acl(self, props: DataPlaneLoadBalancerProps) -> aws.wafv2.WebAcl:
+        """The prod web ACL, and its log of blocked and counted requests (dicts: Pulumi's ``*ArgsDict`` input
+        types, snake_case, the spec's own)."""
+        child = pulumi.ResourceOptions(parent=self)
+        acl = aws.wafv2.WebAcl(
+            f"{self._base}-web_acl", **_plural_lists(spec.web_acl_settings(props.name_prefix)), opts=child
+        )
+        logs = aws.cloudwatch.LogGroup(
+            f"{self._base}-web_acl_logs", **spec.web_acl_log_group_settings(props), opts=child
+        )
+        aws.wafv2.WebAclLoggingConfiguration(
+            f"{self._base}-web_acl_logging",
+            resource_arn=acl.arn,
+            log_destination_configs=[logs.arn],
+            **_plural_lists(spec.web_acl_logging_settings()),
+            opts=child,
+        )
+        return acl
 
     def allow_to(self, target_security_group_id: pulumi.Input[str]) -> aws.vpc.SecurityGroupEgressRule:
         """Lets the ALB reach the gateway port on instances in ``target_security_group_id``, and nothing else.

@@ -7,7 +7,6 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
-from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from cdktf_cdktf_provider_aws.lambda_function import (
     LambdaFunction,
     LambdaFunctionDeadLetterConfig,
@@ -49,13 +48,18 @@ class PythonFunction(Construct):
             role=self.role.id,
             policy=policy_json(spec.role_policy(spec.role_statements(props, self.log_group.arn))),
         )
+        depends_on = [self.log_group, self.policy]
         if props.vpc_subnet_ids:
-            IamRolePolicyAttachment(
+            vpc_access = IamRolePolicy(
                 self,
                 "vpc_access",
-                role=self.role.name,
-                policy_arn=spec.VPC_ACCESS_POLICY_ARN,
+                name=spec.VPC_ACCESS_POLICY_NAME,
+                role=self.role.id,
+                policy=policy_json(
+                    spec.vpc_access_policy(list(props.vpc_subnet_ids), list(props.vpc_security_group_ids))
+                ),
             )
+            depends_on.append(vpc_access)
         vpc_config = spec.vpc_config(props)
         dead_letter_config = spec.dead_letter_config(props)
         self.function = LambdaFunction(
@@ -69,7 +73,7 @@ class PythonFunction(Construct):
             tracing_config=LambdaFunctionTracingConfig(mode=spec.TRACING_MODE),
             vpc_config=LambdaFunctionVpcConfig(**vpc_config) if vpc_config else None,
             dead_letter_config=LambdaFunctionDeadLetterConfig(**dead_letter_config) if dead_letter_config else None,
-            depends_on=[self.log_group, self.policy],
+            depends_on=depends_on,
         )
 
     @property

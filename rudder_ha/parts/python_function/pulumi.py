@@ -47,12 +47,18 @@ class PythonFunction(pulumi.ComponentResource):
             policy=statements.apply(lambda s: policy_json(spec.role_policy(s))),
             opts=child,
         )
+        depends_on: list[pulumi.Resource] = [self.log_group, self.policy]
         if props.vpc_subnet_ids:
-            aws.iam.RolePolicyAttachment(
-                f"{name}-vpc_access",
-                role=self.role.name,
-                policy_arn=spec.VPC_ACCESS_POLICY_ARN,
-                opts=child,
+            depends_on.append(
+                aws.iam.RolePolicy(
+                    f"{name}-vpc_access",
+                    name=spec.VPC_ACCESS_POLICY_NAME,
+                    role=self.role.id,
+                    policy=pulumi.Output.all(
+                        pulumi.Output.all(*props.vpc_subnet_ids), pulumi.Output.all(*props.vpc_security_group_ids)
+                    ).apply(lambda v: policy_json(spec.vpc_access_policy(list(v[0]), list(v[1])))),
+                    opts=child,
+                )
             )
         vpc_config = spec.vpc_config(props)
         dead_letter_config = spec.dead_letter_config(props)
@@ -70,7 +76,7 @@ class PythonFunction(pulumi.ComponentResource):
             dead_letter_config=aws.lambda_.FunctionDeadLetterConfigArgs(**dead_letter_config)
             if dead_letter_config
             else None,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, self.policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
         )
         self.register_outputs({"arn": self.function.arn, "name": self.function.name, "role_arn": self.role.arn})
 

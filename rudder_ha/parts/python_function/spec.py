@@ -22,8 +22,12 @@ TRACING_MODE = "Active"
 ROLE_POLICY_NAME = "least-privilege"
 """Name of the role's inline policy."""
 LAMBDA_SERVICE = "lambda.amazonaws.com"
-VPC_ACCESS_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
-"""Network interfaces in the VPC; the managed policy is what Lambda documents for this."""
+LAMBDA_VIA_SERVICE = "lambda.*.amazonaws.com"
+"""``kms:ViaService`` of Lambda decrypting a function's environment (any region's Lambda; the key is
+regional)."""
+VPC_ACCESS_POLICY_NAME = "vpc-access"
+"""The inline policy of a function in the VPC (:func:`vpc_access_policy`), in place of the AWS managed
+``AWSLambdaVPCAccessExecutionRole`` (network interfaces anywhere, any log group)."""
 
 
 @dataclass(frozen=True)
@@ -121,10 +125,12 @@ def role_statements(props: PythonFunctionProps, log_group_arn: str) -> list[dict
             "Resource": "*",
         },
         {
+            # Lambda decrypts the environment variables at start: the key through Lambda only.
             "Sid": "DecryptOwnEnvironment",
             "Effect": "Allow",
             "Action": "kms:Decrypt",
             "Resource": kms_key_arn,
+            "Condition": {"StringLike": {"kms:ViaService": LAMBDA_VIA_SERVICE}},
         },
         *props.policy_statements,
     ]
@@ -150,3 +156,49 @@ def role_statements(props: PythonFunctionProps, log_group_arn: str) -> list[dict
 def role_policy(statements: list[dict]) -> dict:
     """The inline policy document holding ``statements``."""
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _ec2_arn(kind: str, resource_id: str) -> str:
+    """An EC2 ARN by resource id (ids are unique: partition, region and account need not be spelled out)."""
+    return f"arn:*:ec2:*:*:{kind}/{resource_id}"
+
+
+def vpc_access_policy(subnet_ids: list[str], security_group_ids: list[str]) -> dict:
+    """What Lambda needs to give the function network interfaces in its own subnets and security groups
+    (Lambda's developer guide, "Giving Lambda functions access to resources in an Amazon VPC"), and no more.
+
+    ``CreateNetworkInterface`` is authorized on the new interface, the subnet and the security groups: held to
+    the function's subnets and groups. Deleting and (un)assigning addresses is authorized on the interface:
+    held to interfaces in the function's subnets (``ec2:Subnet``). The two Describe calls take no resource.
+    """
+    subnets = [_ec2_arn("subnet", s) for s in subnet_ids]
+    groups = [_ec2_arn("security-group", g) for g in security_group_ids]
+    interfaces = "arn:*:ec2:*:*:network-interface/*"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "CreateInterfacesInOwnSubnets",
+                "Effect": "Allow",
+                "Action": "ec2:CreateNetworkInterface",
+                "Resource": [interfaces, *subnets, *groups],
+            },
+            {
+                "Sid": "ManageInterfacesInOwnSubnets",
+                "Effect": "Allow",
+                "Action": [
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
+                "Resource": interfaces,
+                "Condition": {"ArnLike": {"ec2:Subnet": subnets}},
+            },
+            {
+                "Sid": "DescribeInterfaces",
+                "Effect": "Allow",
+                "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+                "Resource": "*",
+            },
+        ],
+    }

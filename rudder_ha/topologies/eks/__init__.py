@@ -6,7 +6,7 @@ what the two agree on (names, state keys, the node drainer's group); ``k8s/`` re
 manifests. The pods' roles and charts are parts: ``rudder_ha/parts/lb_controller/`` and
 ``rudder_ha/parts/secrets_store/``."""
 
-from rudder_ha.topologies.topology import Topology
+from rudder_ha.topologies.topology import EVERY_TOPOLOGY_READS, Topology
 
 TOPOLOGY = Topology(
     name="eks",
@@ -17,4 +17,37 @@ TOPOLOGY = Topology(
     jobsdb_section=False,
     fixed_jobsdb_mode="instance",
     fixed_jobsdb_reason="each backend pod keeps its own jobsdb",
+    # What cluster_stack.py, workload_stack.py and k8s/from_config.py read; everything else would be ignored.
+    reads=(
+        *EVERY_TOPOLOGY_READS,
+        "load_balancer.domain_name",
+        "load_balancer.certificate_arn",
+        "load_balancer.ssl_policy",
+        "load_balancer.deletion_protection",
+        "load_balancer.idle_timeout_seconds",
+        "load_balancer.ingress_cidrs",
+        "load_balancer.waf_web_acl_arn",
+        "health_check",
+        "autoscaling.lifecycle_hook",
+        "rudder.backend_image",
+        "rudder.transformer_image",
+        "rudder.postgres_image",
+        "rudder.control_plane_url",
+        "rudder.workspace_token",
+        "drain",
+        "eks",
+    ),
+    unread_reasons=(
+        ("instance", "nodes are sized by eks.node_instance_type and eks.node_volume_size_gib"),
+        ("autoscaling.warm_pool", "the node groups keep no warm pool"),
+        ("autoscaling.health_check_grace_period_seconds", "pods are health-checked by the Ingress, not an ASG"),
+        ("autoscaling.default_instance_warmup_seconds", "the node groups are sized by eks.nodes_per_az"),
+        ("load_balancer.http_only", "the Ingress is HTTPS only"),
+        ("load_balancer.access_logs_retention_days", "the Ingress's ALB keeps no access logs"),
+        ("rudder.extra_env", "the backend pods take no extra environment yet"),
+        ("alerting", "the cluster's alerts go to its drain topic only, no receivers yet"),
+        ("image_pipeline", "nodes run the EKS-optimised AMI"),
+        ("degraded_mode", "Kubernetes restarts crashing pods; there is no crash guard"),
+    ),
+    state_parts=("cluster", "workload"),
 )

@@ -4,7 +4,7 @@ exactly one over two or more AZs, behind an ALB health-checking ``/health``.
 ``wiring.py`` composes the parts once for both front ends; ``cdktf.py`` is the stack, ``pulumi.py`` the
 program; ``rto.py`` models its worst-case failover."""
 
-from rudder_ha.topologies.topology import Topology
+from rudder_ha.topologies.topology import EVERY_TOPOLOGY_READS, Topology
 
 TOPOLOGY = Topology(
     name="single_node",
@@ -13,4 +13,17 @@ TOPOLOGY = Topology(
     cdktf_stacks="rudder_ha.topologies.single_node.cdktf:build_stacks",
     pulumi_program=True,
     failover_model="rudder_ha.topologies.single_node.rto:timeline",
+    reads=(
+        *EVERY_TOPOLOGY_READS,
+        "load_balancer",
+        "health_check",
+        "instance",
+        "autoscaling",
+        "rudder",
+        "drain",
+        "alerting",
+        "image_pipeline",
+        "jobsdb",
+        "degraded_mode",
+    ),
 )

@@ -76,7 +76,7 @@ def network_props(config: EnvironmentConfig, *, log_key_arn: Ref) -> NetworkProp
 
 
 def load_balancer_props(
-    config: EnvironmentConfig, *, vpc_id: Ref, public_subnet_ids: Sequence[Ref]
+    config: EnvironmentConfig, *, vpc_id: Ref, public_subnet_ids: Sequence[Ref], log_key_arn: Ref
 ) -> DataPlaneLoadBalancerProps:
     return DataPlaneLoadBalancerProps(
         name_prefix=config.name_prefix,
@@ -84,6 +84,8 @@ def load_balancer_props(
         public_subnet_ids=public_subnet_ids,
         settings=config.load_balancer,
         health_check=config.health_check,
+        prod=config.is_prod,
+        log_key_arn=log_key_arn,
     )
 
 
@@ -278,7 +280,9 @@ def compose(config: EnvironmentConfig, c: Composer) -> SingleNodeParts:
     lb = c.add(
         load_balancer_spec.PART,
         "load_balancer",
-        load_balancer_props(config, vpc_id=network.vpc_id, public_subnet_ids=network.public_subnet_ids),
+        load_balancer_props(
+            config, vpc_id=network.vpc_id, public_subnet_ids=network.public_subnet_ids, log_key_arn=key.arn
+        ),
     )
     jobsdb = None
     if config.jobsdb.on_rds:

@@ -33,6 +33,9 @@ this package adds, one module per AWS service or concern, all on one virtual clo
   (VPC subnets, ALB + target group, launch template, Auto Scaling group with a terminating hook,
   DynamoDB table, SQS queue + DLQ, SNS topic, SSM document).
 * :mod:`.drain_harness` - the drain Lambda wired to all of it (:func:`build_harness`).
+* :mod:`.published_events` - AWS's own published event shapes (``tests/data/aws-lifecycle-events/``,
+  sources in its ``MANIFEST.json``) and :func:`retarget`, which aims their identifiers at an
+  emulated environment; the driver builds every SQS record from the published record template.
 
 The names tests use are re-exported here (``from tests.support import aws_emulation as ae``).
 """
@@ -59,6 +62,13 @@ from tests.support.aws_emulation.emulation import ROUTED_OPERATIONS, AwsEmulatio
 from tests.support.aws_emulation.instance_fate import InstanceFate
 from tests.support.aws_emulation.lambda_event_source import FakeLambdaContext, Handler, InvocationRecord, LambdaDriver
 from tests.support.aws_emulation.provisioning import DataPlane, provision_data_plane
+from tests.support.aws_emulation.published_events import (
+    PublishedShape,
+    event_shapes,
+    lifecycle_fields,
+    retarget,
+    sqs_record_template,
+)
 from tests.support.aws_emulation.sqs_queue import QueuedMessage, VirtualQueue
 from tests.support.aws_emulation.ssm_check_runners import (
     DRAIN_CHECK_SCRIPT,
@@ -103,6 +113,7 @@ __all__ = [
     "LambdaDriver",
     "LifecycleAction",
     "LifecycleEmulation",
+    "PublishedShape",
     "QueuedMessage",
     "RunCommandEmulation",
     "ScriptCheckRunner",
@@ -114,8 +125,12 @@ __all__ = [
     "build_harness",
     "check_output",
     "drain_log_events",
+    "event_shapes",
+    "lifecycle_fields",
     "make_handler",
     "provision_data_plane",
+    "retarget",
     "script_checks",
+    "sqs_record_template",
     "use_fake_credentials",
 ]

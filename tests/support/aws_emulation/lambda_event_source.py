@@ -9,10 +9,12 @@ message or timer. Details in :class:`LambdaDriver`.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from tests.support.aws_emulation.published_events import sqs_record_template
 from tests.support.aws_emulation.sqs_queue import QueuedMessage
 
 if TYPE_CHECKING:
@@ -158,19 +160,24 @@ class LambdaDriver:
         raise RuntimeError(f"driver stopped after {max_invocations} invocations")
 
     def sqs_record(self, message: QueuedMessage) -> dict[str, Any]:
-        """One SQS event record."""
-        return {
-            "messageId": message.message_id,
-            "receiptHandle": message.receipt_handle,
-            "body": message.body,
-            "attributes": {
-                "ApproximateReceiveCount": str(message.receive_count),
-                "SentTimestamp": str(int(message.sent_at * 1000)),
-                "ApproximateFirstReceiveTimestamp": str(int((message.first_received_at or message.sent_at) * 1000)),
-            },
-            "messageAttributes": {},
-            "md5OfBody": "",
-            "eventSource": "aws:sqs",
-            "eventSourceARN": self.emu.queue.arn,
-            "awsRegion": self.emu.region,
+        """One SQS event record: AWS's published record (``sqs-record-template.json``) filled from the message."""
+        record = sqs_record_template()
+        record.update(
+            {
+                "messageId": message.message_id,
+                "receiptHandle": message.receipt_handle,
+                "body": message.body,
+                "messageAttributes": {},
+                # SQS hashes the UTF-8 body; surrogatepass lets tests carry a body SQS would refuse.
+                "md5OfBody": hashlib.md5(message.body.encode("utf-8", "surrogatepass")).hexdigest(),
+                "eventSourceARN": self.emu.queue.arn,
+                "awsRegion": self.emu.region,
+            }
+        )
+        record["attributes"] = {
+            **record["attributes"],
+            "ApproximateReceiveCount": str(message.receive_count),
+            "SentTimestamp": str(int(message.sent_at * 1000)),
+            "ApproximateFirstReceiveTimestamp": str(int((message.first_received_at or message.sent_at) * 1000)),
         }
+        return record

@@ -44,6 +44,7 @@ class DataPlane:
             "DRAIN_CHECK_DOCUMENT": self.document_name,
             "ALERT_TOPIC_ARN": self.topic_arn,
             "ENVIRONMENT": self.environment,
+            "DRAIN_ASG_NAMES": self.asg_name,
         }
         env.update(overrides)
         return env

@@ -41,6 +41,8 @@ class Receiver(abc.ABC):
     """Something that accepts alerts over an HTTP JSON POST."""
 
     name: str
+    #: The only hosts this receiver's URL may name (``https`` on port 443); anything else is refused unsent.
+    allowed_hosts: frozenset[str]
 
     @property
     @abc.abstractmethod

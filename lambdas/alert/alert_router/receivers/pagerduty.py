@@ -24,6 +24,8 @@ class PagerDutyReceiver(Receiver):
     """Sends Events API v2 events to one routing key."""
 
     name = "pagerduty"
+    allowed_hosts = frozenset({"events.pagerduty.com", "events.eu.pagerduty.com"})
+    """The Events API v2 hosts of the US and EU service regions."""
 
     def __init__(self, events_url: str, routing_key: str) -> None:
         """Target ``events_url`` with the integration's ``routing_key``."""

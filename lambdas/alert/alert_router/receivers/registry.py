@@ -19,6 +19,7 @@ class ReceiverSpec:
     name: str
     secret_name: str
     build: Callable[[str], Receiver]
+    allowed_hosts: frozenset[str] = frozenset()
 
 
 def configured_receivers(settings: Settings) -> list[ReceiverSpec]:
@@ -28,8 +29,13 @@ def configured_receivers(settings: Settings) -> list[ReceiverSpec]:
             PagerDutyReceiver.name,
             settings.pagerduty_routing_key_parameter,
             lambda key: PagerDutyReceiver(settings.pagerduty_events_url, key),
+            PagerDutyReceiver.allowed_hosts,
         ),
-        ReceiverSpec(VictorOpsReceiver.name, settings.victorops_url_parameter, VictorOpsReceiver),
-        ReceiverSpec(SlackReceiver.name, settings.slack_webhook_url_parameter, SlackReceiver),
+        ReceiverSpec(
+            VictorOpsReceiver.name, settings.victorops_url_parameter, VictorOpsReceiver, VictorOpsReceiver.allowed_hosts
+        ),
+        ReceiverSpec(
+            SlackReceiver.name, settings.slack_webhook_url_parameter, SlackReceiver, SlackReceiver.allowed_hosts
+        ),
     ]
     return [spec for spec in candidates if spec.secret_name]

@@ -31,6 +31,8 @@ class SlackReceiver(Receiver):
     """Posts to one incoming webhook."""
 
     name = "slack"
+    allowed_hosts = frozenset({"hooks.slack.com"})
+    """Incoming webhooks."""
 
     def __init__(self, webhook_url: str) -> None:
         """Target the webhook URL (a secret)."""

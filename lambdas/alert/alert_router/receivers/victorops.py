@@ -22,6 +22,8 @@ class VictorOpsReceiver(Receiver):
     """Posts REST-endpoint alerts."""
 
     name = "victorops"
+    allowed_hosts = frozenset({"alert.victorops.com"})
+    """The REST endpoint integration host."""
 
     def __init__(self, integration_url: str) -> None:
         """Target the integration URL (a secret)."""

@@ -50,6 +50,7 @@ BACKEND_TMP_DIR = "/data/rudderstack"
 SCRATCH_VOLUME = "tmp"
 LIVENESS_KILL_GRACE_SECONDS = 60
 FILES_DIGEST_ANNOTATION = "rudder-ha/files-sha256"
+BACKEND_CONTAINER = "rudder-server"
 
 
 def backend_env(settings: WorkloadSettings) -> list[dict[str, Any]]:
@@ -63,6 +64,13 @@ def backend_env(settings: WorkloadSettings) -> list[dict[str, Any]]:
         {"name": "CONFIG_BACKEND_URL", "value": settings.control_plane_url},
         secrets.token_env(),
         {"name": "RUDDER_TMPDIR", "value": BACKEND_TMP_DIR},
+        # The Go runtime schedules as many threads as the CPU limit lets run (limits.cpu, rounded up).
+        {
+            "name": "GOMAXPROCS",
+            "valueFrom": {
+                "resourceFieldRef": {"containerName": BACKEND_CONTAINER, "resource": "limits.cpu", "divisor": "1"}
+            },
+        },
         # the uid has no passwd entry: anything written under $HOME lands on the scratch emptyDir
         {"name": "HOME", "value": TMP_DIR},
     ]
@@ -71,7 +79,7 @@ def backend_env(settings: WorkloadSettings) -> list[dict[str, Any]]:
 def backend_container(settings: WorkloadSettings) -> dict[str, Any]:
     """The rudder-server container: gateway on 8080, probes on /health, the drain preStop hook."""
     return {
-        "name": "rudder-server",
+        "name": BACKEND_CONTAINER,
         "image": settings.backend_image,
         "imagePullPolicy": "IfNotPresent",
         "ports": [{"name": "http", "containerPort": GATEWAY_PORT, "protocol": "TCP"}],

@@ -76,6 +76,20 @@ def ingress_settings(config: EnvironmentConfig) -> IngressSettings:
     )
 
 
+def load_balancer_source_cidrs(config: EnvironmentConfig) -> tuple[str, ...]:
+    """The public subnets' CIDRs: the internet-facing ALB's nodes have their addresses there (the cluster
+    stack tags those subnets ``kubernetes.io/role/elb`` for the Load Balancer Controller), the pods do not
+    (they run in the private subnets). An existing VPC's subnets are named by id only; their CIDRs are not
+    in the config, so such an environment is refused rather than opened to its whole VPC."""
+    cidrs = tuple(config.network.public_subnet_cidrs)
+    if not cidrs:
+        raise ValueError(
+            f"{config.environment}: network.public_subnet_cidrs: the eks topology's NetworkPolicy admits the "
+            "ALB by its subnets' CIDRs, which an existing VPC's subnet ids do not tell"
+        )
+    return cidrs
+
+
 def workload_settings(config: EnvironmentConfig) -> WorkloadSettings:
     """Everything the manifests of an ``eks`` environment are rendered from.
 
@@ -106,4 +120,5 @@ def workload_settings(config: EnvironmentConfig) -> WorkloadSettings:
             min_replicas=eks.transformer_min_replicas, max_replicas=eks.transformer_max_replicas
         ),
         postgres_uid=postgres_uid(rudder.postgres_image),
+        load_balancer_source_cidrs=load_balancer_source_cidrs(config),
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from rudder_ha.topologies.eks.k8s import backend, drain, ingress, namespace, secrets, storage, transformer
+from rudder_ha.topologies.eks.k8s import backend, drain, ingress, namespace, network, secrets, storage, transformer
 from rudder_ha.topologies.eks.k8s.common import Manifest
 from rudder_ha.topologies.eks.k8s.settings import WorkloadSettings
 
@@ -14,12 +14,13 @@ from rudder_ha.topologies.eks.k8s.settings import WorkloadSettings
 def render(settings: WorkloadSettings) -> list[Manifest]:
     """All manifests, in the order they can be applied.
 
-    Namespace and identities first, then storage and the token's provider class, the files the pods
-    mount, the transformer (the backend waits for it at start), the backend and finally the Ingress
-    that exposes it.
+    Namespace and its NetworkPolicies first (so no pod ever runs unconfined), identities, then storage
+    and the token's provider class, the files the pods mount, the transformer (the backend waits for it
+    at start), the backend and finally the Ingress that exposes it.
     """
     return [
         namespace.namespace(settings),
+        *network.policies(settings),
         *namespace.service_accounts(settings),
         storage.storage_class(settings),
         secrets.secret_provider_class(settings),

@@ -24,6 +24,8 @@ QUANTITY_RE = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")
 """A Kubernetes resource quantity as this project writes them (``500m``, ``2``, ``4Gi``)."""
 K8S_VERSION_RE = re.compile(r"^1\.[0-9]+$")
 TLS13_POLICY_RE = re.compile(r"^ELBSecurityPolicy-TLS13-")
+HTTPS_PORT = 443
+DNS_PORT = 53
 
 
 def _check_quantity(value: str, what: str) -> None:
@@ -32,32 +34,62 @@ def _check_quantity(value: str, what: str) -> None:
         raise ValueError(f"{what}: {value!r} is not a Kubernetes quantity such as 500m, 2 or 4Gi")
 
 
+def _cpu_millis(value: str) -> float:
+    """A CPU quantity in millicores (``500m`` -> 500, ``2`` -> 2000)."""
+    return float(value[:-1]) if value.endswith("m") else float(value) * 1000
+
+
+_MEMORY_FACTORS = {
+    "": 1,
+    "m": 10**-3,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+}
+
+
+def _memory_bytes(value: str) -> float:
+    """A memory quantity in bytes (``512Mi``, ``2Gi``)."""
+    match = re.match(r"^([0-9.]+)([a-zA-Z]*)$", value)
+    assert match and match.group(2) in _MEMORY_FACTORS, value
+    return float(match.group(1)) * _MEMORY_FACTORS[match.group(2)]
+
+
 @dataclass(frozen=True)
 class ResourceSettings:
-    """Requests and limits of one container.
+    """Requests and limits of one container: both, for CPU and for memory.
 
-    A memory limit is always set (a runaway process is killed instead of starving its neighbours);
-    a CPU limit is optional because CPU throttling stalls the gateway without protecting anything
-    that the request does not already protect.
+    A memory limit kills a runaway process instead of letting it starve its neighbours. A CPU limit bounds
+    what one container takes from the node's spare CPU, so a busy transformer or a PostgreSQL vacuum cannot
+    slow the gateway of the pod next to it, and a node sized for its pods' limits is never overcommitted
+    by more than the limits say. The defaults keep the limits well above the requests: normal bursts are
+    not throttled, only a container that keeps the node busy is.
     """
 
     cpu_request: str
     memory_request: str
     memory_limit: str
-    cpu_limit: str | None = None
+    cpu_limit: str
 
     def __post_init__(self) -> None:
-        for name in ("cpu_request", "memory_request", "memory_limit"):
+        for name in ("cpu_request", "memory_request", "memory_limit", "cpu_limit"):
             _check_quantity(getattr(self, name), name)
-        if self.cpu_limit is not None:
-            _check_quantity(self.cpu_limit, "cpu_limit")
+        if _cpu_millis(self.cpu_limit) < _cpu_millis(self.cpu_request):
+            raise ValueError(f"cpu_limit {self.cpu_limit} is below cpu_request {self.cpu_request}")
+        if _memory_bytes(self.memory_limit) < _memory_bytes(self.memory_request):
+            raise ValueError(f"memory_limit {self.memory_limit} is below memory_request {self.memory_request}")
 
     def to_k8s(self) -> dict[str, dict[str, str]]:
         """The container's ``resources`` field."""
-        limits = {"memory": self.memory_limit}
-        if self.cpu_limit is not None:
-            limits["cpu"] = self.cpu_limit
-        return {"requests": {"cpu": self.cpu_request, "memory": self.memory_request}, "limits": limits}
+        return {
+            "requests": {"cpu": self.cpu_request, "memory": self.memory_request},
+            "limits": {"cpu": self.cpu_limit, "memory": self.memory_limit},
+        }
 
 
 @dataclass(frozen=True)
@@ -185,16 +217,26 @@ class WorkloadSettings:
     backend_tmp_size: str = "20Gi"
     """Size limit of rudder-server's RUDDER_TMPDIR (batch-router staging files), an emptyDir."""
     backend_resources: ResourceSettings = field(
-        default_factory=lambda: ResourceSettings(cpu_request="1", memory_request="2Gi", memory_limit="4Gi")
+        default_factory=lambda: ResourceSettings(
+            cpu_request="1", memory_request="2Gi", memory_limit="4Gi", cpu_limit="4"
+        )
     )
+    """rudder-server's GOMAXPROCS follows its CPU limit (rounded up), so the Go runtime does not schedule
+    more threads than the limit lets run."""
     postgres_resources: ResourceSettings = field(
-        default_factory=lambda: ResourceSettings(cpu_request="500m", memory_request="1Gi", memory_limit="2Gi")
+        default_factory=lambda: ResourceSettings(
+            cpu_request="500m", memory_request="1Gi", memory_limit="2Gi", cpu_limit="2"
+        )
     )
     drain_resources: ResourceSettings = field(
-        default_factory=lambda: ResourceSettings(cpu_request="20m", memory_request="32Mi", memory_limit="128Mi")
+        default_factory=lambda: ResourceSettings(
+            cpu_request="20m", memory_request="32Mi", memory_limit="128Mi", cpu_limit="250m"
+        )
     )
     transformer_resources: ResourceSettings = field(
-        default_factory=lambda: ResourceSettings(cpu_request="500m", memory_request="1Gi", memory_limit="2Gi")
+        default_factory=lambda: ResourceSettings(
+            cpu_request="500m", memory_request="1Gi", memory_limit="2Gi", cpu_limit="2"
+        )
     )
     transformer_scaling: TransformerScaling = field(default_factory=TransformerScaling)
     drain: DrainSettings = field(default_factory=DrainSettings)
@@ -202,8 +244,18 @@ class WorkloadSettings:
     """rudder-server's image runs as root by default; it needs no root, so it runs as this uid."""
     postgres_uid: int = 999
     """uid of the postgres user in ``postgres_image`` (999 in the Debian images, 70 in the Alpine ones)."""
-    transformer_uid: int = 1000
-    """The ``node`` user of rudder-transformer's image."""
+    transformer_uid: int = 10001
+    """Not the image's ``node`` user (uid 1000, which is ``ec2-user`` on Amazon Linux nodes): a uid no node
+    account has. The image's files are readable by any user and the container writes only to its
+    emptyDirs (``/tmp``, npm's cache and logs), so it needs no file of its own."""
+    load_balancer_source_cidrs: tuple[str, ...] = ()
+    """Where the ALB's nodes have their addresses (the CIDRs of the subnets the AWS Load Balancer Controller
+    puts it in): the only sources a backend pod admits on the gateway port (the ALB reaches pods by their
+    IPs, target type ``ip``, from its own addresses in these subnets). Required."""
+    backend_egress_ports: tuple[int, ...] = ()
+    """TCP ports the backend may reach anywhere besides 443 (HTTPS: the control plane, AWS APIs and most
+    destinations), for destinations that listen elsewhere (e.g. 5439 Redshift, 9092 Kafka, 5432 PostgreSQL).
+    None by default: such destinations are opened deliberately, one port at a time."""
 
     def __post_init__(self) -> None:
         if not K8S_VERSION_RE.match(self.kubernetes_version) or int(self.kubernetes_version.split(".")[1]) < 30:
@@ -228,6 +280,20 @@ class WorkloadSettings:
         for name in ("backend_uid", "postgres_uid", "transformer_uid"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a non-root uid")
+        if not self.load_balancer_source_cidrs:
+            raise ValueError("load_balancer_source_cidrs: name the CIDRs the ALB reaches the backend pods from")
+        for cidr in self.load_balancer_source_cidrs:
+            try:
+                network = ipaddress.ip_network(cidr, strict=True)
+            except ValueError as exc:
+                raise ValueError(f"load_balancer_source_cidrs: {cidr!r}: {exc}") from None
+            if network.prefixlen == 0:
+                raise ValueError(
+                    f"load_balancer_source_cidrs: {cidr!r} would admit any address; name the ALB's subnets"
+                )
+        for port in self.backend_egress_ports:
+            if not 1 <= port <= 65535 or port in (HTTPS_PORT, DNS_PORT):
+                raise ValueError(f"backend_egress_ports: {port} is not a port, or is open already (443, 53)")
 
     @property
     def drain_budget_seconds(self) -> int:

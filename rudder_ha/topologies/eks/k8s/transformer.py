@@ -24,12 +24,13 @@ from rudder_ha.topologies.eks.k8s.common import (
 from rudder_ha.topologies.eks.k8s.settings import WorkloadSettings
 
 TERMINATION_GRACE_SECONDS = 60
+NODE_HOME = "/home/node"
 PRESTOP_SLEEP_SECONDS = 10
 """Keeps a terminating pod serving while kube-proxy on every node drops it from the Service."""
 
 
 def container(settings: WorkloadSettings) -> dict[str, Any]:
-    """The transformer container (the image's ``node`` user; npm's cache and /tmp on emptyDirs)."""
+    """The transformer container (a uid of its own, see ``transformer_uid``; npm's cache and /tmp on emptyDirs)."""
     return {
         "name": "rudder-transformer",
         "image": settings.transformer_image,
@@ -39,11 +40,14 @@ def container(settings: WorkloadSettings) -> dict[str, Any]:
         "readinessProbe": http_probe(TRANSFORMER_PORT, period=5, timeout=3, failures=2),
         "livenessProbe": http_probe(TRANSFORMER_PORT, period=10, timeout=5, failures=6),
         "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_SLEEP_SECONDS}}},
+        # The uid has no passwd entry: npm (the image's command is ``npm start``) keeps its logs under
+        # $HOME/.npm, the npm emptyDir.
+        "env": [{"name": "HOME", "value": NODE_HOME}],
         "resources": settings.transformer_resources.to_k8s(),
         "securityContext": container_security_context(settings.transformer_uid),
         "volumeMounts": [
             {"name": "tmp", "mountPath": TMP_DIR},
-            {"name": "npm", "mountPath": "/home/node/.npm"},
+            {"name": "npm", "mountPath": f"{NODE_HOME}/.npm"},
         ],
     }
 

@@ -1,0 +1,141 @@
+"""NetworkPolicies of the namespace: deny everything, then allow exactly what the data plane needs.
+
+What is allowed, and why:
+
+- **ALB -> backend, TCP 8080.** The ALB reaches each backend pod by its IP (target type ``ip``) from its own
+  addresses in its subnets (``load_balancer_source_cidrs``): event intake and the ALB's health checks.
+  Nothing else reaches the gateway: not the internet directly, not other pods (they run in the private
+  subnets, outside the ALB's public ones).
+- **backend -> transformer, TCP 9090**, and nothing else into the transformer.
+- **every pod -> cluster DNS (kube-dns in kube-system), UDP and TCP 53.**
+- **backend and transformer -> anywhere, TCP 443**: the control plane (``CONFIG_BACKEND_URL``), AWS APIs
+  (directly or through VPC interface endpoints, which have VPC addresses: hence no exception for the
+  VPC's range) and the destinations, nearly all of which are HTTPS APIs. Destinations listening elsewhere
+  (a warehouse on 5439 or 5432, Kafka on 9092...) need their port in ``backend_egress_ports``; none is
+  open by default. No egress to the instance metadata service or to the node: neither container calls
+  AWS with the pod's identity (the Secrets Store CSI driver fetches the token on the node, not in the
+  pod).
+
+Not governed here: the traffic inside a pod. PostgreSQL listens on no TCP port at all, the drain agent and
+rudder-server reach it through the pod-local socket, and the preStop hook and the drain agent talk
+through a shared emptyDir, none of which is network traffic a NetworkPolicy sees. kubelet's probes come
+from the node's own address, which the EKS network policy agent (and every other common implementation)
+always admits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rudder_ha.config.model import GATEWAY_PORT, TRANSFORMER_PORT
+from rudder_ha.topologies.eks.k8s.common import (
+    BACKEND,
+    BACKEND_NAME,
+    TRANSFORMER,
+    TRANSFORMER_NAME,
+    Manifest,
+    metadata,
+    selector,
+)
+from rudder_ha.topologies.eks.k8s.settings import DNS_PORT, HTTPS_PORT, WorkloadSettings
+
+ANYWHERE = "0.0.0.0/0"
+DEFAULT_DENY = "default-deny"
+ALLOW_DNS = "allow-dns"
+KUBE_DNS_NAMESPACE = "kube-system"
+KUBE_DNS_LABELS = {"k8s-app": "kube-dns"}
+"""The label of the cluster DNS pods (CoreDNS on EKS keeps kube-dns's label)."""
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+"""Set by the API server on every namespace: selects a namespace by its name."""
+
+
+def _tcp(port: int) -> dict[str, Any]:
+    return {"protocol": "TCP", "port": port}
+
+
+def _policy(name: str, settings: WorkloadSettings, component: str, spec: dict[str, Any]) -> Manifest:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata(name, settings, component),
+        "spec": spec,
+    }
+
+
+def default_deny(settings: WorkloadSettings) -> Manifest:
+    """Every pod of the namespace: no ingress, no egress, but what another policy allows."""
+    return _policy(DEFAULT_DENY, settings, "network", {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]})
+
+
+def allow_dns(settings: WorkloadSettings) -> Manifest:
+    """Every pod of the namespace may ask the cluster DNS (Service names, the control plane's host name)."""
+    return _policy(
+        ALLOW_DNS,
+        settings,
+        "network",
+        {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [
+                {
+                    "to": [
+                        {
+                            "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: KUBE_DNS_NAMESPACE}},
+                            "podSelector": {"matchLabels": dict(KUBE_DNS_LABELS)},
+                        }
+                    ],
+                    "ports": [{"protocol": "UDP", "port": DNS_PORT}, _tcp(DNS_PORT)],
+                }
+            ],
+        },
+    )
+
+
+def _https_and(ports: tuple[int, ...]) -> dict[str, Any]:
+    """Egress to any address on 443 and ``ports``."""
+    return {"to": [{"ipBlock": {"cidr": ANYWHERE}}], "ports": [_tcp(HTTPS_PORT), *(_tcp(p) for p in ports)]}
+
+
+def backend(settings: WorkloadSettings) -> Manifest:
+    """The backend pods: the ALB in on the gateway port; the transformer, HTTPS (and chosen ports) out."""
+    return _policy(
+        BACKEND_NAME,
+        settings,
+        BACKEND,
+        {
+            "podSelector": {"matchLabels": selector(BACKEND)},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [
+                {
+                    "from": [{"ipBlock": {"cidr": cidr}} for cidr in settings.load_balancer_source_cidrs],
+                    "ports": [_tcp(GATEWAY_PORT)],
+                }
+            ],
+            "egress": [
+                {"to": [{"podSelector": {"matchLabels": selector(TRANSFORMER)}}], "ports": [_tcp(TRANSFORMER_PORT)]},
+                _https_and(settings.backend_egress_ports),
+            ],
+        },
+    )
+
+
+def transformer(settings: WorkloadSettings) -> Manifest:
+    """The transformer pods: the backend in on 9090; HTTPS out (user transformations' libraries, APIs)."""
+    return _policy(
+        TRANSFORMER_NAME,
+        settings,
+        TRANSFORMER,
+        {
+            "podSelector": {"matchLabels": selector(TRANSFORMER)},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [
+                {"from": [{"podSelector": {"matchLabels": selector(BACKEND)}}], "ports": [_tcp(TRANSFORMER_PORT)]}
+            ],
+            "egress": [_https_and(())],
+        },
+    )
+
+
+def policies(settings: WorkloadSettings) -> list[Manifest]:
+    """The namespace's NetworkPolicies, the default deny first."""
+    return [default_deny(settings), allow_dns(settings), backend(settings), transformer(settings)]
