@@ -115,7 +115,14 @@ def _rto(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    print(line.render())
+    if args.json:
+        import json
+
+        print(json.dumps(line.to_dict(), indent=2))
+        return 0
+    from rudder_ha import charts
+
+    print(line.render(ascii_only=args.ascii or not charts.can_draw_unicode(sys.stdout)))
     return 0
 
 
@@ -153,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     rto = sub.add_parser("rto", help="print the worst-case failover timeline of an environment")
     rto.add_argument("environment", metavar="ENV")
     rto.add_argument("--environments-dir", default=str(ENVIRONMENTS_DIR), help="where the *.yaml files are")
+    rto.add_argument("--json", action="store_true", help="print the timeline as JSON, for tools")
+    rto.add_argument("--ascii", action="store_true", help="draw the chart with ASCII characters only")
     rto.set_defaults(run=_rto)
     backend = sub.add_parser("pulumi-backend", help="print the Pulumi state backend and secrets provider of ENV")
     backend.add_argument("environment", metavar="ENV")
@@ -172,7 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = build_parser().parse_args(argv)
-    return int(args.run(args))
+    try:
+        return int(args.run(args))
+    except BrokenPipeError:
+        # The reader went away (``rto prod | head``): stop quietly, as other command-line tools do.
+        sys.stderr.close()
+        return 0
 
 
 __all__ = ["main", "select_environments"]

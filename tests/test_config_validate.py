@@ -25,6 +25,7 @@ PROD = yaml.safe_load((REPO / "environments" / "prod.yaml").read_text())
 DEV = yaml.safe_load((REPO / "environments" / "dev.yaml").read_text())
 STAGING = yaml.safe_load((REPO / "environments" / "staging.yaml").read_text())
 PROD_EKS = yaml.safe_load((REPO / "environments" / "prod-eks.yaml").read_text())
+ZONE = "Z0123456789ABCDEFGHIJ"
 
 
 def write(tmp_path: Path, doc: Any, stem: str | None = None) -> Path:
@@ -288,6 +289,31 @@ BAD_CASES: list[tuple[str, dict[str, Any] | str, str, str]] = [
         ),
         "eks.termination_grace_period_seconds",
         "outlasts the node lifecycle hook",
+    ),
+    (
+        "hosted zone without a domain",
+        edit(edit(PROD, "load_balancer.hosted_zone_id", ZONE), "load_balancer.domain_name", DELETE),
+        "load_balancer.hosted_zone_id",
+        "needs load_balancer.domain_name",
+    ),
+    (
+        "hosted zone with http_only",
+        edit(DEV, "load_balancer.hosted_zone_id", ZONE),
+        "load_balancer.hosted_zone_id",
+        "does not apply to an HTTP-only load balancer",
+    ),
+    (
+        "hosted zone in eks",
+        edit(PROD_EKS, "load_balancer.hosted_zone_id", ZONE),
+        "load_balancer.hosted_zone_id",
+        "only applies with topology: single_node; the eks topology ignores it (the Ingress's ALB is made by the "
+        "load balancer controller",
+    ),
+    (
+        "hosted zone path instead of id",
+        edit(PROD, "load_balancer.hosted_zone_id", f"/hostedzone/{ZONE}"),
+        "load_balancer.hosted_zone_id",
+        "use a Route 53 hosted zone id",
     ),
     (
         "warm pool settings while off",

@@ -229,6 +229,34 @@ def test_endpoint_url_is_the_domain_over_https_or_the_alb_over_http_in_dev(confi
     assert isinstance(seen["security_group"], aws.ec2.SecurityGroup)
 
 
+RECORD = "aws:route53/record:Record"
+ZONE = "Z0123456789ABCDEFGHIJ"
+
+
+def test_hosted_zone_gets_an_a_alias_record_to_the_alb_and_the_endpoint_is_its_name() -> None:
+    config = next(c for c in CONFIGS if c.load_balancer.domain_name)
+    seen: dict[str, Any] = {}
+    mocks = run(config, dataclasses.replace(config.load_balancer, hosted_zone_id=ZONE), seen=seen)
+    (record,) = of_type(mocks, RECORD).values()
+    assert record.name == "load_balancer-dns"
+    assert record.inputs == {
+        "zoneId": ZONE,
+        "name": config.load_balancer.domain_name,
+        "type": "A",
+        "aliases": [
+            {
+                "name": output(mocks, ALB, "load_balancer-alb", "dnsName"),
+                "zoneId": output(mocks, ALB, "load_balancer-alb", "zoneId"),
+                "evaluateTargetHealth": True,
+            }
+        ],
+    }
+    assert seen["endpoint_url"] == f"https://{record.outputs['name']}"
+
+    assert config.load_balancer.hosted_zone_id is None, "the shipped files leave the zone to the user"
+    assert not of_type(run(config), RECORD)
+
+
 def test_waf_acl_is_associated_when_configured_and_cidrs_multiply_rules() -> None:
     config = next(c for c in CONFIGS if not c.load_balancer.http_only and not c.is_prod)
     acl = f"arn:{PARTITION}:wafv2:{config.region}:{ACCOUNT}:regional/webacl/rudder/abc"

@@ -36,10 +36,11 @@ ASPECTS = (
     Aspect("autoscaling group and lifecycle hook", ("aws_autoscaling_group", "aws_autoscaling_lifecycle_hook"), ()),
     Aspect("launch template (IMDSv2, volumes, user data)", ("aws_launch_template",), ()),
     Aspect(
-        "load balancer, listener TLS and web ACL",
+        "load balancer, listener TLS, web ACL and DNS record",
         (
             "aws_lb",
             "aws_lb_listener",
+            "aws_route53_record",
             "aws_wafv2_web_acl",
             "aws_wafv2_web_acl_association",
             "aws_wafv2_web_acl_logging_configuration",

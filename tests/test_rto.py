@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import subprocess
 import sys
 
 import pytest
 
 from rudder_ha.config import EnvironmentConfig, load_environment
-from rudder_ha.topologies.single_node.rto import GUIDE_DOWNTIME_SECONDS, render, timeline
+from rudder_ha.topologies.single_node.rto import GUIDE_DOWNTIME_SECONDS, Timeline, render, timeline
 from tests.support.paths import REPO
 
 
@@ -85,3 +87,139 @@ def test_cli_refuses_an_unknown_environment() -> None:
 def test_render_accumulates(prod: EnvironmentConfig) -> None:
     text = render(timeline(prod))
     assert f"total {timeline(prod).total_seconds:.0f} s: within" in text
+
+
+BAR = "\u2588"
+MARKER = "\u25b2"
+
+
+def _chart(text: str, steps: int, bar: str = BAR) -> tuple[list[tuple[int, int]], str, list[str]]:
+    """(first column, length) of each step's bar, the scale's axis line and the marker lines."""
+    lines = text.splitlines()
+    rows = lines[2 : 2 + steps]
+    spans = []
+    for row in rows:
+        if bar in row:
+            first = row.index(bar)
+            spans.append((first, row.rindex(bar) + 1 - first))
+        else:
+            spans.append((row.index("\u258f" if bar == BAR else "|", row.index("[") + 10), 0))
+    axis, markers = lines[2 + steps], lines[2 + steps + 2 : 2 + steps + 4]
+    return spans, axis, markers
+
+
+def test_chart_bars_are_proportional_and_start_where_the_previous_ended(prod: EnvironmentConfig) -> None:
+    line = timeline(prod)
+    for width in (72, 100, 140):
+        spans, _, _ = _chart(render(line, width=width), len(line.steps))
+        origin = spans[0][0]
+        per_second = sum(length for _, length in spans) / line.total_seconds
+        clock = 0.0
+        for (first, length), step in zip(spans, line.steps, strict=True):
+            assert abs(length - step.seconds * per_second) <= 1, (width, step)
+            assert abs(first - origin - clock * per_second) <= 1, (width, step)
+            clock += step.seconds
+        ends = [first + length for first, length in spans if length]
+        starts = [first for first, length in spans if length]
+        assert starts[1:] == ends[:-1], "a waterfall: each bar starts in the column after the previous one ends"
+
+
+def test_chart_rows_carry_name_seconds_cumulative_time_and_kind(prod: EnvironmentConfig) -> None:
+    line = timeline(prod)
+    rows = render(line, width=100).splitlines()[2 : 2 + len(line.steps)]
+    clock = 0.0
+    for row, step in zip(rows, line.steps, strict=True):
+        clock += step.seconds
+        assert row.lstrip().startswith(step.name[:30])
+        assert f"+{step.seconds:5.1f} s" in row and f"={clock:5.0f} s" in row and f"[{step.kind}]" in row
+
+
+def test_chart_marks_the_total_and_the_goal_on_the_scale(prod: EnvironmentConfig) -> None:
+    line = timeline(prod)
+    for width in (72, 100, 140):
+        text = render(line, width=width)
+        spans, axis, (total, goal) = _chart(text, len(line.steps))
+        origin = spans[0][0]
+        last_first, last_length = spans[-1]
+        assert f"total {line.total_seconds:.0f} s" in total and "the HA guide 120 s" in goal
+        assert total.index(MARKER) == last_first + last_length, "the total is where the last bar ends"
+        per_second = (last_first + last_length - origin) / line.total_seconds
+        assert abs(goal.index(MARKER) - origin - GUIDE_DOWNTIME_SECONDS * per_second) <= 1
+        assert axis[goal.index(MARKER)] == "\u2534", "the goal sits on a tick of the scale"
+        assert max(len(row) for row in text.splitlines()[: 2 + len(line.steps) + 4]) <= width
+
+
+def test_ascii_chart_has_no_non_ascii(prod: EnvironmentConfig) -> None:
+    dev = load_environment(REPO / "environments" / "dev.yaml")
+    for config in (prod, dev):
+        text = render(timeline(config), width=90, ascii_only=True)
+        assert text.isascii()
+        assert "#" in text and "^" in text
+        spans, _, _ = _chart(text, len(timeline(config).steps), bar="#")
+        assert spans[0][1] > 0
+
+
+def test_json_round_trips_and_matches_the_timeline(prod: EnvironmentConfig) -> None:
+    line = timeline(prod)
+    data = json.loads(json.dumps(line.to_dict()))
+    assert list(data) == ["environment", "goal_seconds", "total_seconds", "within_goal", "steps", "tradeoffs"]
+    assert Timeline.from_dict(data) == line
+    assert data["total_seconds"] == line.total_seconds and data["goal_seconds"] == GUIDE_DOWNTIME_SECONDS
+    clock = 0.0
+    for entry, step in zip(data["steps"], line.steps, strict=True):
+        assert list(entry) == ["name", "seconds", "start", "end", "source_kind", "explanation"]
+        assert (entry["name"], entry["seconds"], entry["source_kind"], entry["explanation"]) == (
+            step.name,
+            step.seconds,
+            step.kind,
+            step.source,
+        )
+        assert entry["start"] == clock and entry["end"] == clock + step.seconds
+        clock += step.seconds
+
+
+def test_cli_json_is_the_only_thing_on_stdout() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "rudder_ha", "rto", "prod", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert data == timeline(load_environment(REPO / "environments" / "prod.yaml")).to_dict()
+
+
+def test_cli_draws_ascii_when_stdout_cannot_encode_blocks_or_when_asked() -> None:
+    for extra, encoding in (([], "ascii"), (["--ascii"], "utf-8")):
+        run = subprocess.run(
+            [sys.executable, "-m", "rudder_ha", "rto", "prod", *extra],
+            capture_output=True,
+            cwd=REPO,
+            check=False,
+            env={**os.environ, "PYTHONIOENCODING": encoding},
+        )
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.isascii() and b"#" in run.stdout and b"Knobs and what they trade:" in run.stdout
+    run = subprocess.run(
+        [sys.executable, "-m", "rudder_ha", "rto", "prod"],
+        capture_output=True,
+        cwd=REPO,
+        check=False,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
+    assert BAR.encode() in run.stdout
+
+
+@pytest.mark.parametrize(("environment", "message"), [("qa", "no such environment"), ("prod-eks", "no failover model")])
+def test_cli_json_still_refuses_unknown_and_unmodelled_environments(environment: str, message: str) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "rudder_ha", "rto", environment, "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert run.returncode == 1
+    assert message in run.stderr and "Traceback" not in run.stderr and run.stdout == ""

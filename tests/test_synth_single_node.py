@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -437,3 +438,70 @@ def test_access_log_lifecycle(synth: SynthOutput) -> None:
             rule["expiration"][0]["days"]
             == synth.configs[env.removeprefix("rudder-ha-")].load_balancer.access_logs_retention_days
         )
+
+
+# --- DNS: the Route 53 alias record of load_balancer.hosted_zone_id ------------------------------------------
+
+ZONE = "Z0123456789ABCDEFGHIJ"
+RECORD = "aws_route53_record"
+
+
+@pytest.fixture(scope="module")
+def zoned(synth: SynthOutput, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, Any]]:
+    """prod with ``load_balancer.hosted_zone_id`` set, and its synthesized stack (in-process: jsii is already
+    loaded by the session's ``synth``)."""
+    from rudder_ha.app import synthesize
+
+    prod = synth.configs["prod"]
+    config = dataclasses.replace(prod, load_balancer=dataclasses.replace(prod.load_balancer, hosted_zone_id=ZONE))
+    outdir = tmp_path_factory.mktemp("cdktf-dns.out")
+    (name,) = synthesize([config], outdir)
+    return config, json.loads((outdir / "stacks" / name / "cdk.tf.json").read_text(encoding="utf-8"))
+
+
+def test_hosted_zone_gets_one_a_alias_record_to_the_alb(zoned: tuple[Any, dict[str, Any]]) -> None:
+    config, stack = zoned
+    (key,) = stack["resource"][RECORD]
+    record = stack["resource"][RECORD][key]
+    (alb_key,) = stack["resource"]["aws_lb"]
+    assert key.startswith("load_balancer_dns")
+    assert record["zone_id"] == ZONE
+    assert record["name"] == config.load_balancer.domain_name
+    assert record["type"] == "A", "the ALB is IPv4 only: no AAAA record"
+    assert record["alias"] == {
+        "name": f"${{aws_lb.{alb_key}.dns_name}}",
+        "zone_id": f"${{aws_lb.{alb_key}.zone_id}}",
+        "evaluate_target_health": True,
+    }
+    assert "records" not in record and "ttl" not in record, "an alias record has neither"
+
+
+def test_endpoint_url_is_the_alias_record(zoned: tuple[Any, dict[str, Any]]) -> None:
+    _, stack = zoned
+    (key,) = stack["resource"][RECORD]
+    assert stack["output"]["endpoint_url"]["value"] == f"https://${{{RECORD}.{key}.name}}"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_no_dns_record_without_a_hosted_zone(synth: SynthOutput, env: str) -> None:
+    assert synth.configs[env].load_balancer.hosted_zone_id is None, "shipped files leave the zone to the user"
+    assert not resources(synth.stack(env), RECORD)
+
+
+def test_pulumi_declares_the_same_alias_record(zoned: tuple[Any, dict[str, Any]]) -> None:
+    """Parity for the record (the shipped files have no zone, so ``test_pulumi_parity`` never sees one)."""
+    from rudder_ha.topologies.single_node.pulumi import build
+    from tests.support.parity import Aspect, Normalized, cdktf_resources, compare, pulumi_resources
+    from tests.support.pulumi_mocks import run_program
+
+    config, stack = zoned
+    mocks = run_program(lambda: build(config).outputs(), stack=config.environment, region=config.region)
+
+    def records(normalized: list[Normalized]) -> list[Normalized]:
+        return [r for r in normalized if r.type == RECORD]
+
+    cdktf = records(cdktf_resources(stack, config.region))
+    pulumi = records(pulumi_resources(mocks, config.region))
+    assert len(cdktf) == len(pulumi) == 1
+    assert pulumi[0].props["alias"]["evaluate_target_health"] is True
+    assert not compare(Aspect("dns", (RECORD,), ()), cdktf, pulumi)

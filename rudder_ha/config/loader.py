@@ -138,6 +138,7 @@ def _build(doc: dict[str, Any], source: str) -> EnvironmentConfig:
             domain_name=lb.get("domain_name"),
             certificate_arn=lb.get("certificate_arn"),
             waf_web_acl_arn=lb.get("waf_web_acl_arn"),
+            hosted_zone_id=lb.get("hosted_zone_id"),
         ),
         health_check=HealthCheckSettings(
             interval_seconds=hc.get("interval_seconds", defaults.HEALTH_CHECK_INTERVAL_SECONDS),

@@ -62,6 +62,9 @@ class LoadBalancerSettings:
     domain_name: str | None = None
     certificate_arn: str | None = None
     waf_web_acl_arn: str | None = None
+    hosted_zone_id: str | None = None
+    """The Route 53 hosted zone that gets an A alias record ``domain_name`` -> the ALB; None: no record (the
+    domain is pointed at the ALB by hand)."""
 
 
 @dataclass(frozen=True)

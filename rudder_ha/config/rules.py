@@ -295,6 +295,25 @@ def listener(config: EnvironmentConfig) -> Iterator[Finding]:
         yield "load_balancer.deletion_protection", "must stay on in prod; remove the setting"
 
 
+def dns_record(config: EnvironmentConfig) -> Iterator[Finding]:
+    """The Route 53 alias record is named ``domain_name`` and serves the HTTPS endpoint."""
+    lb = config.load_balancer
+    if not lb.hosted_zone_id:
+        return
+    if lb.http_only:
+        yield (
+            "load_balancer.hosted_zone_id",
+            "does not apply to an HTTP-only load balancer (no domain, no certificate); remove it, or remove "
+            "http_only and set domain_name and certificate_arn",
+        )
+    elif not lb.domain_name:
+        yield (
+            "load_balancer.hosted_zone_id",
+            "needs load_balancer.domain_name, the name of the record it creates; add domain_name or remove "
+            "hosted_zone_id",
+        )
+
+
 def timeout_below_interval(interval: int, timeout: int) -> str | None:
     """Why a health check's timeout does not fit its interval (the ALB requires timeout < interval), or None.
     The one statement of the rule: the EKS Ingress settings ask it too."""
@@ -474,6 +493,7 @@ SETTINGS_RULES: tuple[SettingsRule, ...] = (
     subnet_layout,
     warm_pool,
     listener,
+    dns_record,
     timings,
     drain_timings,
     jobsdb,

@@ -115,6 +115,7 @@ STAGING_SECRET = "arn:aws:secretsmanager:eu-west-1:222222222222:secret:rudder-ha
 CERT = "arn:aws:acm:eu-west-1:333333333333:certificate/66666666-7777-8888-9999-000000000000"
 WAF = f"arn:aws:wafv2:eu-west-1:{ACCOUNT}:regional/webacl/rudder/a1b2c3d4-5678-90ab-cdef-111111111111"
 EKS_ENV = "prod-eks"
+ZONE = "Z0123456789ABCDEFGHIJ"
 
 BILLION_LAUGHS = (
     'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
@@ -541,6 +542,43 @@ CASES: tuple[HostileCase, ...] = (
         "prod",
         "load_balancer.waf_web_acl_arn",
         ("load_balancer.waf_web_acl_arn", WAF.replace("eu-west-1", "us-east-1")),
+    ),
+    # --- the Route 53 hosted zone -------------------------------------------------------------------------
+    _doc_case(
+        "zone-no-domain",
+        "hosted_zone_id without domain_name",
+        "prod",
+        "load_balancer.hosted_zone_id",
+        ("load_balancer.hosted_zone_id", ZONE),
+        ("load_balancer.domain_name", DELETE),
+    ),
+    _doc_case(
+        "zone-http-only",
+        "hosted_zone_id on an HTTP-only dev ALB",
+        "dev",
+        "load_balancer.hosted_zone_id",
+        ("load_balancer.hosted_zone_id", ZONE),
+    ),
+    _doc_case(
+        "zone-eks",
+        "hosted_zone_id with topology: eks (the controller makes the ALB)",
+        EKS_ENV,
+        "load_balancer.hosted_zone_id",
+        ("load_balancer.hosted_zone_id", ZONE),
+    ),
+    _doc_case(
+        "zone-path",
+        "hosted_zone_id as /hostedzone/Z...",
+        "prod",
+        "load_balancer.hosted_zone_id",
+        ("load_balancer.hosted_zone_id", f"/hostedzone/{ZONE}"),
+    ),
+    _doc_case(
+        "zone-lowercase",
+        "hosted_zone_id in lower case",
+        "prod",
+        "load_balancer.hosted_zone_id",
+        ("load_balancer.hosted_zone_id", ZONE.lower()),
     ),
     _doc_case(
         "state-kms-region",

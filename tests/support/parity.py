@@ -116,6 +116,10 @@ def singular(key: str) -> str:
     """Pulumi pluralizes repeated blocks: ``metric_queries`` -> ``metric_query``, ``tags`` -> ``tag``."""
     if key.endswith("ies"):
         return key[:-3] + "y"
+    if key.endswith(("ases", "sses", "uses")):  # aliases -> alias, addresses -> address
+        return key[:-2]
+    if key.endswith(("as", "ss", "us", "is")):  # alias, address, status: already singular
+        return key
     return key[:-1] if key.endswith("s") else key
 
 

@@ -6,6 +6,7 @@ from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.lb import Lb, LbAccessLogs
 from cdktf_cdktf_provider_aws.lb_listener import LbListener, LbListenerDefaultAction
 from cdktf_cdktf_provider_aws.lb_target_group import LbTargetGroup, LbTargetGroupHealthCheck
+from cdktf_cdktf_provider_aws.route53_record import Route53Record, Route53RecordAlias
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityGroupEgressRule
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
@@ -32,7 +33,8 @@ class DataPlaneLoadBalancer(Construct):
     a fixed 403 (prod), or HTTP only where a dev environment asks for it; invalid header fields dropped;
     access logs to an encrypted bucket; a target group that health-checks ``GET /health`` on the gateway
     port; and in prod a web ACL of its own (rate limit, AWS managed rules reading the body, blocked and
-    counted requests logged) unless the environment names one (``load_balancer.waf_web_acl_arn``).
+    counted requests logged) unless the environment names one (``load_balancer.waf_web_acl_arn``); and, where
+    the environment gives ``load_balancer.hosted_zone_id``, an A alias record ``domain_name`` -> the ALB.
 
     Call :meth:`allow_to` once the instances' security group exists so the ALB may reach port 8080.
     """
@@ -94,6 +96,14 @@ class DataPlaneLoadBalancer(Construct):
             Wafv2WebAclAssociation(self, "waf", resource_arn=self.alb.arn, web_acl_arn=self.web_acl.arn)
         elif s.waf_web_acl_arn:
             Wafv2WebAclAssociation(self, "waf", resource_arn=self.alb.arn, web_acl_arn=s.waf_web_acl_arn)
+        self.dns_record: Route53Record | None = None
+        if spec.dns_record(s):
+            self.dns_record = Route53Record(
+                self,
+                spec.DNS_RECORD_ID,
+                **spec.dns_record_settings(s),
+                alias=Route53RecordAlias(**spec.dns_alias(self.alb.dns_name, self.alb.zone_id)),
+            )
         self._http_only = s.http_only
         self._domain = s.domain_name
 
@@ -139,5 +149,7 @@ class DataPlaneLoadBalancer(Construct):
 
     @property
     def endpoint_url(self) -> str:
-        """The URL SDKs send events to."""
-        return spec.endpoint_url(self._http_only, self._domain or self.alb.dns_name)
+        """The URL SDKs send events to: the alias record's name (so the output waits for the record), else the
+        configured domain, else the ALB's DNS name."""
+        host = self.dns_record.name if self.dns_record else self._domain or self.alb.dns_name
+        return spec.endpoint_url(self._http_only, host)

@@ -33,10 +33,12 @@ class DataPlaneLoadBalancer(pulumi.ComponentResource):
     a fixed 403 (prod), or HTTP only where a dev environment asks for it; invalid header fields dropped;
     access logs to an encrypted bucket; a target group that health-checks ``GET /health`` on the gateway
     port; and in prod a web ACL of its own (rate limit, AWS managed rules reading the body, blocked and
-    counted requests logged) unless the environment names one (``load_balancer.waf_web_acl_arn``).
+    counted requests logged) unless the environment names one (``load_balancer.waf_web_acl_arn``); and, where
+    the environment gives ``load_balancer.hosted_zone_id``, an A alias record ``domain_name`` -> the ALB.
 
     Attributes: ``logs`` (:class:`AccessLogBucket`), ``security_group``, ``alb``, ``target_group``,
-    ``listener`` (the one forwarding to the target group), ``web_acl`` (None but in prod), :attr:`endpoint_url`.
+    ``listener`` (the one forwarding to the target group), ``web_acl`` (None but in prod), ``dns_record``
+    (None without a hosted zone), :attr:`endpoint_url`.
     Call :meth:`allow_to` once the instances' security group exists so the ALB may reach port 8080.
     """
 
@@ -117,6 +119,14 @@ class DataPlaneLoadBalancer(pulumi.ComponentResource):
             aws.wafv2.WebAclAssociation(
                 f"{name}-waf", resource_arn=self.alb.arn, web_acl_arn=s.waf_web_acl_arn, opts=child
             )
+        self.dns_record: aws.route53.Record | None = None
+        if spec.dns_record(s):
+            self.dns_record = aws.route53.Record(
+                f"{name}-{spec.DNS_RECORD_ID}",
+                **spec.dns_record_settings(s),
+                aliases=[spec.dns_alias(self.alb.dns_name, self.alb.zone_id)],
+                opts=child,
+            )
         self._http_only = s.http_only
         self._domain = s.domain_name
         self.register_outputs(
@@ -161,6 +171,7 @@ class DataPlaneLoadBalancer(pulumi.ComponentResource):
 
     @property
     def endpoint_url(self) -> pulumi.Output[str]:
-        """The URL SDKs send events to: the configured domain, else the ALB's DNS name."""
-        host = pulumi.Output.from_input(self._domain or self.alb.dns_name)
+        """The URL SDKs send events to: the alias record's name (so the output waits for the record), else the
+        configured domain, else the ALB's DNS name."""
+        host = self.dns_record.name if self.dns_record else pulumi.Output.from_input(self._domain or self.alb.dns_name)
         return host.apply(lambda h: spec.endpoint_url(self._http_only, h))

@@ -199,6 +199,28 @@ def health_check(settings: HealthCheckSettings) -> dict[str, Any]:
     }
 
 
+DNS_RECORD_ID = "dns"
+"""The construct id of the alias record (Pulumi: ``<load balancer>-dns``)."""
+
+
+def dns_record(settings: LoadBalancerSettings) -> bool:
+    """Whether the part creates the Route 53 alias record (``load_balancer.hosted_zone_id`` is set; the
+    configuration rules make sure ``domain_name`` is too)."""
+    return bool(settings.hosted_zone_id and settings.domain_name)
+
+
+def dns_record_settings(settings: LoadBalancerSettings) -> dict[str, Any]:
+    """Keyword arguments of the alias record, besides its alias block: an A record (the ALB is IPv4 only, so
+    no AAAA) named ``domain_name`` in the configured hosted zone."""
+    return {"zone_id": settings.hosted_zone_id, "name": settings.domain_name, "type": "A"}
+
+
+def dns_alias(alb_dns_name: Ref, alb_zone_id: Ref) -> dict[str, Any]:
+    """The record's alias block: the ALB, with ``evaluate_target_health`` (Route 53 treats the record as
+    unhealthy while the ALB has no healthy target)."""
+    return {"name": alb_dns_name, "zone_id": alb_zone_id, "evaluate_target_health": True}
+
+
 def endpoint_url(http_only: bool, host: str) -> str:
     """The URL SDKs send events to, given the ALB's DNS name or the configured domain."""
     return f"{'http' if http_only else 'https'}://{host}"

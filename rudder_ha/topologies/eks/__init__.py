@@ -44,6 +44,11 @@ TOPOLOGY = Topology(
         ("autoscaling.default_instance_warmup_seconds", "the node groups are sized by eks.nodes_per_az"),
         ("load_balancer.http_only", "the Ingress is HTTPS only"),
         ("load_balancer.access_logs_retention_days", "the Ingress's ALB keeps no access logs"),
+        (
+            "load_balancer.hosted_zone_id",
+            "the Ingress's ALB is made by the load balancer controller, after apply; point domain_name at it "
+            "in DNS yourself",
+        ),
         ("rudder.extra_env", "the backend pods take no extra environment yet"),
         ("alerting", "the cluster's alerts go to its drain topic only, no receivers yet"),
         ("image_pipeline", "nodes run the EKS-optimised AMI"),

@@ -7,8 +7,9 @@ estimate (AWS publishes no figure; the estimate is stated so it can be checked a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+from rudder_ha import charts
 from rudder_ha.config import defaults
 from rudder_ha.config.model import EnvironmentConfig
 
@@ -56,9 +57,47 @@ class Timeline:
         """The worst case, summed."""
         return sum(s.seconds for s in self.steps)
 
-    def render(self) -> str:
-        """The timeline as the text ``python -m rudder_ha rto`` prints."""
-        return render(self)
+    def bars(self) -> list[charts.Bar]:
+        """The steps as chart bars, each starting where the one before it ended."""
+        out, clock = [], 0.0
+        for step in self.steps:
+            out.append(charts.Bar(step.name, clock, step.seconds, f"[{step.kind}]"))
+            clock += step.seconds
+        return out
+
+    def render(self, *, width: int | None = None, ascii_only: bool = False) -> str:
+        """The timeline as the chart and text ``python -m rudder_ha rto`` prints."""
+        return render(self, width=width, ascii_only=ascii_only)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The timeline as ``python -m rudder_ha rto --json`` prints it (keys in a fixed order)."""
+        return {
+            "environment": self.environment,
+            "goal_seconds": GUIDE_DOWNTIME_SECONDS,
+            "total_seconds": float(self.total_seconds),
+            "within_goal": self.total_seconds <= GUIDE_DOWNTIME_SECONDS,
+            "steps": [
+                {
+                    "name": bar.label,
+                    "seconds": float(bar.seconds),
+                    "start": float(bar.start),
+                    "end": float(bar.end),
+                    "source_kind": step.kind,
+                    "explanation": step.source,
+                }
+                for bar, step in zip(self.bars(), self.steps, strict=True)
+            ],
+            "tradeoffs": list(self.tradeoffs),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Timeline:
+        """The inverse of ``to_dict``."""
+        return cls(
+            environment=data["environment"],
+            steps=tuple(Step(s["name"], s["seconds"], s["source_kind"], s["explanation"]) for s in data["steps"]),
+            tradeoffs=tuple(data["tradeoffs"]),
+        )
 
 
 def _baked(config: EnvironmentConfig) -> bool:
@@ -152,15 +191,26 @@ def timeline(config: EnvironmentConfig) -> Timeline:
     return Timeline(environment=config.environment, steps=tuple(steps), tradeoffs=tradeoffs)
 
 
-def render(line: Timeline) -> str:
-    """The timeline as the text ``python -m rudder_ha rto`` prints."""
+def render(line: Timeline, *, width: int | None = None, ascii_only: bool = False) -> str:
+    """The timeline as ``python -m rudder_ha rto`` prints it: the chart, then every figure's source and the knobs.
+
+    ``width`` defaults to the terminal's (clamped); ``ascii_only`` draws with ``#``, ``|`` and ``-``.
+    """
     out = [f"Worst-case failover for {line.environment} (the HA guide: {GUIDE_DOWNTIME_SECONDS} s)", ""]
+    out += charts.waterfall(
+        [line.bars()],
+        goal=GUIDE_DOWNTIME_SECONDS,
+        goal_label="the HA guide",
+        width=charts.terminal_width() if width is None else width,
+        ascii_only=ascii_only,
+    )
+    verdict = "within" if line.total_seconds <= GUIDE_DOWNTIME_SECONDS else "OVER"
+    out += ["", f"  total {line.total_seconds:.0f} s: {verdict} the guide's {GUIDE_DOWNTIME_SECONDS} s", ""]
+    out.append("Where each figure comes from:")
     clock = 0.0
     for step in line.steps:
         clock += step.seconds
         out.append(f"  +{step.seconds:5.1f} s  = {clock:6.1f} s  {step.name:<38} [{step.kind}] {step.source}")
-    verdict = "within" if line.total_seconds <= GUIDE_DOWNTIME_SECONDS else "OVER"
-    out += ["", f"  total {line.total_seconds:.0f} s: {verdict} the guide's {GUIDE_DOWNTIME_SECONDS} s", ""]
-    out.append("Knobs and what they trade:")
+    out += ["", "Knobs and what they trade:"]
     out += [f"  - {t}" for t in line.tradeoffs]
     return "\n".join(out)
