@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from rudder_ha.config import defaults
+from rudder_ha.config import defaults, load_environment
 from rudder_ha.config.model import SecretRef
 from rudder_ha.topologies.eks.k8s import (
     DrainSettings,
@@ -35,6 +35,7 @@ from rudder_ha.topologies.eks.k8s import (
 )
 from rudder_ha.topologies.eks.k8s import drain as drain_module
 from rudder_ha.topologies.eks.k8s import jobsdb as jobsdb_module
+from rudder_ha.topologies.eks.k8s.from_config import workload_settings
 from tests.support import jobsdb as jdb
 from tests.support.postgres import ConnectionParams, PostgresServer, jobsdb, postgres_server  # noqa: F401
 
@@ -1238,3 +1239,29 @@ def test_shipped_scripts_pass_shellcheck() -> None:
         [shellcheck, "--shell=sh", *map(str, scripts)], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stdout
+
+
+def test_extra_env_reaches_the_backend_after_the_projects_own_variables() -> None:
+    """``rudder.extra_env`` (RSERVER_* settings) is appended to rudder-server's environment, sorted."""
+    settings = make_settings(extra_env={"RSERVER_ROUTER_RETRY_TIME_WINDOW": "1h", "RSERVER_LOG_LEVEL": "DEBUG"})
+    env = one(render(settings), "StatefulSet")["spec"]["template"]["spec"]["containers"]
+    (server,) = [c for c in env if c["name"] == "rudder-server"]
+    names = [variable["name"] for variable in server["env"]]
+    assert names[-2:] == ["RSERVER_LOG_LEVEL", "RSERVER_ROUTER_RETRY_TIME_WINDOW"]
+    assert {"name": "RSERVER_LOG_LEVEL", "value": "DEBUG"} in server["env"]
+    assert "CONFIG_BACKEND_URL" in names, "the project's own variables stay"
+
+
+def test_extra_env_cannot_redefine_a_variable_the_project_sets() -> None:
+    with pytest.raises(ValueError, match="CONFIG_BACKEND_URL is set by rudder-ha itself"):
+        render(make_settings(extra_env={"CONFIG_BACKEND_URL": "https://elsewhere.example.com"}))
+
+
+def test_an_eks_environment_file_with_extra_env_validates_and_its_pods_get_it(tmp_path: Path) -> None:
+    """validate accepts ``rudder.extra_env`` for eks because the workload really uses it."""
+    doc = yaml.safe_load((REPO / "environments" / "prod-eks.yaml").read_text(encoding="utf-8"))
+    doc["rudder"]["extra_env"] = {"RSERVER_LOG_LEVEL": "WARN"}
+    path = tmp_path / "prod-eks.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    config = load_environment(path)
+    assert workload_settings(config).extra_env == {"RSERVER_LOG_LEVEL": "WARN"}

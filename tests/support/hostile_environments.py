@@ -680,11 +680,11 @@ CASES: tuple[HostileCase, ...] = (
         ("alerting", {"slack_webhook_url": "/rudder-ha/prod-eks/slack"}),
     ),
     _doc_case(
-        "eks-extra-env",
-        "rudder.extra_env with topology eks",
+        "eks-extra-env-secret",
+        "a secret-looking rudder.extra_env with topology eks (the pods take extra_env, never a secret)",
         EKS_ENV,
-        "rudder.extra_env",
-        ("rudder.extra_env", {"RSERVER_X": "1"}),
+        "rudder.extra_env.RSERVER_JOBS_DB_PASSWORD",
+        ("rudder.extra_env", {"RSERVER_JOBS_DB_PASSWORD": "hunter2"}),
     ),
     _doc_case(
         "eks-http-only",

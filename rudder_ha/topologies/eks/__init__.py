@@ -34,6 +34,7 @@ TOPOLOGY = Topology(
         "rudder.postgres_image",
         "rudder.control_plane_url",
         "rudder.workspace_token",
+        "rudder.extra_env",
         "drain",
         "eks",
     ),
@@ -49,7 +50,6 @@ TOPOLOGY = Topology(
             "the Ingress's ALB is made by the load balancer controller, after apply; point domain_name at it "
             "in DNS yourself",
         ),
-        ("rudder.extra_env", "the backend pods take no extra environment yet"),
         ("alerting", "the cluster's alerts go to its drain topic only, no receivers yet"),
         ("image_pipeline", "nodes run the EKS-optimised AMI"),
         ("degraded_mode", "Kubernetes restarts crashing pods; there is no crash guard"),

@@ -54,8 +54,9 @@ BACKEND_CONTAINER = "rudder-server"
 
 
 def backend_env(settings: WorkloadSettings) -> list[dict[str, Any]]:
-    """rudder-server's environment: local jobsdb, in-cluster transformer, control plane, token by reference."""
-    return [
+    """rudder-server's environment: local jobsdb, in-cluster transformer, control plane, token by reference,
+    then the environment file's ``rudder.extra_env`` (sorted, so the pods roll only when a value changes)."""
+    env: list[dict[str, Any]] = [
         *jobsdb.jobsdb_env(),
         {
             "name": "DEST_TRANSFORM_URL",
@@ -74,6 +75,11 @@ def backend_env(settings: WorkloadSettings) -> list[dict[str, Any]]:
         # the uid has no passwd entry: anything written under $HOME lands on the scratch emptyDir
         {"name": "HOME", "value": TMP_DIR},
     ]
+    taken = {variable["name"] for variable in env}
+    clashes = sorted(taken & set(settings.extra_env))
+    if clashes:
+        raise ValueError(f"extra_env: {', '.join(clashes)} is set by rudder-ha itself; remove it")
+    return [*env, *({"name": name, "value": value} for name, value in sorted(settings.extra_env.items()))]
 
 
 def backend_container(settings: WorkloadSettings) -> dict[str, Any]:

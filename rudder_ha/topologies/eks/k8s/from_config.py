@@ -110,6 +110,7 @@ def workload_settings(config: EnvironmentConfig) -> WorkloadSettings:
         postgres_image=rudder.postgres_image,
         drain_image=drain_image(config),
         control_plane_url=rudder.control_plane_url,
+        extra_env=dict(rudder.extra_env),
         workspace_token=rudder.workspace_token,
         ingress=ingress_settings(config),
         kubernetes_version=eks.kubernetes_version,

@@ -214,6 +214,9 @@ class WorkloadSettings:
     termination_grace_period_seconds: int = defaults.EKS_TERMINATION_GRACE_PERIOD_SECONDS
     """The drain budget: how long a terminating backend pod may take to empty its jobsdb."""
     jobsdb_volume: JobsdbVolumeSettings = field(default_factory=JobsdbVolumeSettings)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    """rudder-server settings as environment variables (``RSERVER_*``, ``rudder.extra_env``), after the
+    project's own variables; none may redefine one of them."""
     backend_tmp_size: str = "20Gi"
     """Size limit of rudder-server's RUDDER_TMPDIR (batch-router staging files), an emptyDir."""
     backend_resources: ResourceSettings = field(
