@@ -25,28 +25,11 @@ from rudder_ha.config import ConfigError, Problem, load_environments
 from rudder_ha.config.loader import _build, check, problems_in
 from rudder_ha.config.schema_messages import schema
 from rudder_ha.topologies import registry
+from tests.support.documents import DELETE, with_setting
 from tests.support.paths import REPO
 
 SHIPPED = {p.stem: yaml.safe_load(p.read_text(encoding="utf-8")) for p in (REPO / "environments").glob("*.yaml")}
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
-
-
-def _edit(doc: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
-    doc = copy.deepcopy(doc)
-    *parents, leaf = dotted.split(".")
-    node = doc
-    for part in parents:
-        if not isinstance(node.get(part), dict):
-            node[part] = {}
-        node = node[part]
-    if value is DROP:
-        node.pop(leaf, None)
-    else:
-        node[leaf] = value
-    return doc
-
-
-DROP = object()
 
 
 # --- the schema and the reader ---------------------------------------------------------------------------
@@ -102,7 +85,7 @@ def test_non_finite_numbers_are_read_then_refused() -> None:
     from rudder_ha.config.reading import read_text
 
     assert math.isinf(read_text("x: .inf\n", "t.yaml")["x"])
-    doc = _edit(SHIPPED["prod"], "alerting.thresholds.target_response_time_seconds", math.nan)
+    doc = with_setting(SHIPPED["prod"], "alerting.thresholds.target_response_time_seconds", math.nan)
     assert [p.path for p in problems_in(doc, "prod.yaml", "prod")] == [
         "alerting.thresholds.target_response_time_seconds"
     ]
@@ -131,13 +114,13 @@ def _write(folder: Path, doc: dict[str, Any]) -> Path:
     ("first", "second"),
     [
         (
-            _edit(SHIPPED["dev"], "state.key", "shared/env.tfstate"),
-            _edit(SHIPPED["staging"], "state.key", "shared/env.tfstate"),
+            with_setting(SHIPPED["dev"], "state.key", "shared/env.tfstate"),
+            with_setting(SHIPPED["staging"], "state.key", "shared/env.tfstate"),
         ),
         # the eks topology keeps two states, <key>-cluster and <key>-workload: a single-node key may not be one
         (
-            _edit(SHIPPED["prod-eks"], "state.key", "team/eks.tfstate"),
-            _edit(SHIPPED["dev"], "state.key", "team/eks-cluster.tfstate"),
+            with_setting(SHIPPED["prod-eks"], "state.key", "team/eks.tfstate"),
+            with_setting(SHIPPED["dev"], "state.key", "team/eks-cluster.tfstate"),
         ),
     ],
     ids=["same key", "an eks stack's key"],
@@ -161,7 +144,7 @@ def test_two_environments_never_share_a_state_object(
 
 
 def test_a_key_in_another_environments_place_is_refused_even_alone() -> None:
-    doc = _edit(SHIPPED["staging"], "state.key", "rudder-ha/prod/terraform.tfstate")
+    doc = with_setting(SHIPPED["staging"], "state.key", "rudder-ha/prod/terraform.tfstate")
     (problem,) = problems_in(doc, "staging.yaml", "staging")
     assert problem.path == "state.key" and "where environment prod keeps its state" in problem.message
 
@@ -182,7 +165,7 @@ def _builds(doc: dict[str, Any]) -> bool:
 
 @pytest.mark.parametrize("grace", [60, 61, 80, 94, 95, 96, 120])
 def test_validation_and_the_workload_agree_on_the_grace_period(grace: int) -> None:
-    doc = _edit(SHIPPED["prod-eks"], "eks.termination_grace_period_seconds", grace)
+    doc = with_setting(SHIPPED["prod-eks"], "eks.termination_grace_period_seconds", grace)
     refused = [p for p in problems_in(doc, "prod-eks.yaml", "prod-eks") if p.path.startswith("eks.termination")]
     assert bool(refused) == (not _builds(doc))
     if refused:
@@ -191,7 +174,7 @@ def test_validation_and_the_workload_agree_on_the_grace_period(grace: int) -> No
 
 @pytest.mark.parametrize("version", ["1.29", "1.30", "1.31", "1.40"])
 def test_validation_and_the_workload_agree_on_the_kubernetes_version(version: str) -> None:
-    doc = _edit(SHIPPED["prod-eks"], "eks.kubernetes_version", version)
+    doc = with_setting(SHIPPED["prod-eks"], "eks.kubernetes_version", version)
     refused = [p for p in problems_in(doc, "prod-eks.yaml", "prod-eks") if p.path == "eks.kubernetes_version"]
     assert bool(refused) == (not _builds(doc))
 
@@ -273,8 +256,8 @@ VALID: dict[str, list[Value]] = {
     "network.private_subnet_ids": [["subnet-0cc3333333333333c", "subnet-0dd4444444444444d"]],
     "network.vpc_cidr": ["10.0.0.0/16", "10.20.0.0/24", "192.168.0.0/20"],
     "network.availability_zones": [["eu-west-1a", "eu-west-1b"], ["eu-west-1a", "eu-west-1b", "eu-west-1c"]],
-    "network.public_subnet_cidrs": [DROP],
-    "network.private_subnet_cidrs": [DROP],
+    "network.public_subnet_cidrs": [DELETE],
+    "network.private_subnet_cidrs": [DELETE],
     "load_balancer.domain_name": ["events.example.com", "a.io", "x" * 63 + ".example.com"],
     "load_balancer.certificate_arn": [_arn("acm", "certificate/66666666-7777-8888-9999-000000000000")],
     "load_balancer.waf_web_acl_arn": [
@@ -407,10 +390,10 @@ def environment_documents(draw: st.DrawFn) -> dict[str, Any]:
             value = draw(st.sampled_from(_edges(path, LEAVES[path])))
         elif kind == "drop":
             path = draw(st.sampled_from([p for p in OPTIONAL if topology.reads_setting(p)]))
-            value = draw(st.sampled_from([DROP, {}])) if "properties" in _resolve(_schema_at(path)) else DROP
+            value = draw(st.sampled_from([DELETE, {}])) if "properties" in _resolve(_schema_at(path)) else DELETE
         else:
             path, value = draw(st.sampled_from(TRICKY))
-        doc = _edit(doc, path, value(doc) if callable(value) else value)
+        doc = with_setting(doc, path, value(doc) if callable(value) else value)
     return doc
 
 
@@ -444,11 +427,11 @@ def test_validate_ok_implies_synth_succeeds(record_property: Callable[[str, obje
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
     @given(doc=environment_documents())
-    @example(doc=_edit(SHIPPED["prod-eks"], "eks.kubernetes_version", "1.29"))
-    @example(doc=_edit(SHIPPED["prod-eks"], "eks.termination_grace_period_seconds", 94))
-    @example(doc=_edit(SHIPPED["prod-eks"], "rudder.backend_image", DROP))
-    @example(doc=_edit(SHIPPED["dev"], "environment", "dev\n"))
-    @example(doc=_edit(SHIPPED["prod-eks"], "network", KNOWN_NETWORKS["existing VPC, three zones"]))
+    @example(doc=with_setting(SHIPPED["prod-eks"], "eks.kubernetes_version", "1.29"))
+    @example(doc=with_setting(SHIPPED["prod-eks"], "eks.termination_grace_period_seconds", 94))
+    @example(doc=with_setting(SHIPPED["prod-eks"], "rudder.backend_image", DELETE))
+    @example(doc=with_setting(SHIPPED["dev"], "environment", "dev\n"))
+    @example(doc=with_setting(SHIPPED["prod-eks"], "network", KNOWN_NETWORKS["existing VPC, three zones"]))
     def validate_then_synth(doc: dict[str, Any]) -> None:
         stem = doc["environment"] if isinstance(doc.get("environment"), str) else "env"
         label = f"{re.sub(r'[^a-z0-9-]', '_', stem)}.yaml"

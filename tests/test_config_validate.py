@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from rudder_ha.cli import main
 from rudder_ha.config import ConfigError, load_environment
 from rudder_ha.config.loader import problems_in
+from tests.support.documents import DELETE
+from tests.support.documents import with_setting as edit
 from tests.support.paths import REPO
 
 LINE = re.compile(r"^(?P<file>[^:]+): (?P<path>[^:]+): (?P<message>.+)$")
@@ -33,22 +35,6 @@ def write(tmp_path: Path, doc: Any, stem: str | None = None) -> Path:
     path = tmp_path / f"{stem}.yaml"
     path.write_text(doc if isinstance(doc, str) else yaml.safe_dump(doc))
     return path
-
-
-def edit(base: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
-    doc = copy.deepcopy(base)
-    *parents, leaf = dotted.split(".")
-    node = doc
-    for part in parents:
-        node = node.setdefault(part, {})
-    if value is DELETE:
-        node.pop(leaf, None)
-    else:
-        node[leaf] = value
-    return doc
-
-
-DELETE = object()
 
 
 def test_shipped_files_validate(capsys: pytest.CaptureFixture[str]) -> None:
@@ -84,10 +70,20 @@ def test_defaults_fill_what_the_file_leaves_out(tmp_path: Path) -> None:
 
 BAD_CASES: list[tuple[str, dict[str, Any] | str, str, str]] = [
     ("missing region", edit(PROD, "region", DELETE), "region", "is required"),
-    ("unknown field", edit(PROD, "load_balancer.sslpolicy", "x"), "load_balancer", "unknown field(s) sslpolicy"),
+    (
+        "unknown field",
+        edit(PROD, "load_balancer.sslpolicy", "x"),
+        "load_balancer",
+        "unknown field(s) sslpolicy",
+    ),
     ("bad tier", edit(PROD, "tier", "production"), "tier", 'use one of "dev", "staging", "prod"'),
     ("bad region", edit(PROD, "region", "Europe"), "region", "AWS region name"),
-    ("one AZ", edit(DEV, "network.availability_zones", ["eu-west-1a"]), "network.availability_zones", "at least 2"),
+    (
+        "one AZ",
+        edit(DEV, "network.availability_zones", ["eu-west-1a"]),
+        "network.availability_zones",
+        "at least 2",
+    ),
     (
         "duplicate AZ",
         edit(DEV, "network.availability_zones", ["eu-west-1a", "eu-west-1a"]),
@@ -517,7 +513,11 @@ def test_every_pattern_in_the_schema_explains_its_fix() -> None:
             "below allocated_storage_gib",
         ),
         (edit(DEV, "jobsdb", {"instance_class": "db.t4g.medium"}), "jobsdb.instance_class", "only applies"),
-        (edit(DEV, "jobsdb", {"mode": "rds", "engine_version": "9.6"}), "jobsdb.engine_version", "major version"),
+        (
+            edit(DEV, "jobsdb", {"mode": "rds", "engine_version": "9.6"}),
+            "jobsdb.engine_version",
+            "major version",
+        ),
     ],
     ids=["prod on instance", "prod single-AZ", "storage ceiling", "rds setting in instance mode", "old engine"],
 )

@@ -44,12 +44,8 @@ class Topology:
     with ``render()``; None where no model exists yet."""
     settings_section: str | None = None
     """The configuration section only this topology reads (e.g. ``eks``); refused in any other topology."""
-    jobsdb_section: bool = True
-    """Whether the ``jobsdb`` section applies (where the jobsdb lives is chosen per environment)."""
     fixed_jobsdb_mode: str | None = None
-    """The jobsdb mode the topology always uses when ``jobsdb_section`` is False."""
-    fixed_jobsdb_reason: str = ""
-    """Why the jobsdb section does not apply, for the refusal message."""
+    """The jobsdb mode the topology always uses when it does not read the ``jobsdb`` section."""
     reads: tuple[str, ...] = ()
     """Every setting this topology reads: a top-level section (``network``: all of it) or, where it reads
     only part of a section, a dotted path inside it (``autoscaling.lifecycle_hook``). A file choosing this
@@ -61,14 +57,17 @@ class Topology:
     """Where the topology splits its Terraform state (one stack each): the environment's ``state.key`` with
     ``-<part>`` before ``.tfstate``. Empty: one stack, at ``state.key`` itself."""
 
+    @property
+    def jobsdb_section(self) -> bool:
+        """Whether the ``jobsdb`` section applies (where the jobsdb lives is chosen per environment)."""
+        return self.reads_setting("jobsdb")
+
     def reads_setting(self, path: str) -> bool:
         """True when ``path`` (``load_balancer.http_only``) is read, or is a section holding something read."""
         return any(path == r or path.startswith(f"{r}.") or r.startswith(f"{path}.") for r in self.reads)
 
     def unread_reason(self, path: str) -> str | None:
         """Why ``path`` is not read by this topology, when the descriptor says."""
-        if path == "jobsdb" and not self.jobsdb_section:
-            return self.fixed_jobsdb_reason or None
         return dict(self.unread_reasons).get(path)
 
     def state_keys(self, key: str) -> tuple[str, ...]:
@@ -76,8 +75,7 @@ class Topology:
         ``key``."""
         if not self.state_parts:
             return (key,)
-        stem = key.removesuffix(".tfstate")
-        return tuple(f"{stem}-{part}.tfstate" for part in self.state_parts)
+        return tuple(part_state_key(key, part) for part in self.state_parts)
 
     def build_cdktf(self, scope: Any, config: Any) -> list[str]:
         """Adds this topology's stacks for ``config`` to the cdktf app ``scope``; returns the stack names."""
@@ -86,6 +84,11 @@ class Topology:
     def failover_timeline(self, config: Any) -> Any | None:
         """The worst-case failover timeline of ``config``, or None when this topology has no model."""
         return _resolve(self.failover_model)(config) if self.failover_model else None
+
+
+def part_state_key(key: str, part: str) -> str:
+    """The state of one stack of a topology split in parts: ``key`` with ``-<part>`` before ``.tfstate``."""
+    return key.removesuffix(".tfstate") + f"-{part}.tfstate"
 
 
 def _resolve(target: str) -> Callable[..., Any]:

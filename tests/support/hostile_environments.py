@@ -10,7 +10,6 @@ in bounded memory. ``heavy`` cases (size, expansion, nesting) also go through th
 
 from __future__ import annotations
 
-import copy
 import os
 import sys
 from collections.abc import Callable
@@ -20,12 +19,12 @@ from typing import Any
 
 import yaml
 
+from tests.support.documents import DELETE, with_setting
 from tests.support.paths import REPO
 
 SHIPPED = {p.stem: p.read_text(encoding="utf-8") for p in sorted((REPO / "environments").glob("*.yaml"))}
 """Each shipped environment file's text, by environment name."""
 
-DELETE = object()
 """An edit's value that removes the setting."""
 
 
@@ -36,16 +35,9 @@ def document(environment: str) -> dict[str, Any]:
 
 def edited(environment: str, *edits: tuple[str, Any]) -> dict[str, Any]:
     """A shipped document with ``(dotted path, value)`` edits applied (``DELETE`` removes)."""
-    doc = copy.deepcopy(document(environment))
+    doc = document(environment)
     for dotted, value in edits:
-        *parents, leaf = dotted.split(".")
-        node = doc
-        for part in parents:
-            node = node.setdefault(part, {})
-        if value is DELETE:
-            node.pop(leaf, None)
-        else:
-            node[leaf] = value
+        doc = with_setting(doc, dotted, value)
     return doc
 
 

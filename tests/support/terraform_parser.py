@@ -242,3 +242,17 @@ def evaluate_literals(texts: list[str]) -> list[str]:
     # The last line is the jsonencode result as an HCL string literal: decode it twice.
     (answer,) = _ANSI.sub("", run.stdout).strip().splitlines()[-1:]
     return json.loads(json.loads(answer))
+
+
+if __name__ == "__main__":
+    # python -m tests.support.terraform_parser CDKTF_OUT: strings checked and parse errors, per stack.
+    import sys
+
+    failed = 0
+    for path in sorted(Path(sys.argv[1]).glob("stacks/*/cdk.tf.json")):
+        result = parse_stack(json.loads(path.read_text(encoding="utf-8")))
+        failed += len(result.errors)
+        print(f"{path.parent.name}: {result.checked} template strings, {len(result.errors)} parse errors")
+        for error in result.errors:
+            print(f"  {error}")
+    sys.exit(1 if failed else 0)

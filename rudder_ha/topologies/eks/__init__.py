@@ -14,9 +14,7 @@ TOPOLOGY = Topology(
     description="a multi-AZ EKS cluster running the data plane as Kubernetes workloads",
     cdktf_stacks="rudder_ha.topologies.eks.stacks:build_stacks",
     settings_section="eks",
-    jobsdb_section=False,
     fixed_jobsdb_mode="instance",
-    fixed_jobsdb_reason="each backend pod keeps its own jobsdb",
     # What cluster_stack.py, workload_stack.py and k8s/from_config.py read; everything else would be ignored.
     reads=(
         *EVERY_TOPOLOGY_READS,
@@ -39,6 +37,7 @@ TOPOLOGY = Topology(
         "eks",
     ),
     unread_reasons=(
+        ("jobsdb", "each backend pod keeps its own jobsdb"),
         ("instance", "nodes are sized by eks.node_instance_type and eks.node_volume_size_gib"),
         ("autoscaling.warm_pool", "the node groups keep no warm pool"),
         ("autoscaling.health_check_grace_period_seconds", "pods are health-checked by the Ingress, not an ASG"),

@@ -5,6 +5,7 @@ granted by the workload stack's ClusterRole)."""
 from __future__ import annotations
 
 from rudder_ha.config.model import EnvironmentConfig
+from rudder_ha.topologies.topology import part_state_key
 
 NODE_DRAINER_GROUP = "rudder-ha:node-drainer"
 """The Kubernetes group the drain Lambda's access entry maps to; the workload stack binds it to
@@ -36,4 +37,4 @@ def cluster_name(config: EnvironmentConfig) -> str:
 
 def state_key(config: EnvironmentConfig, part: str) -> str:
     """The environment's state key with ``-<part>`` before ``.tfstate``: each stack has its own state."""
-    return config.state.key.removesuffix(".tfstate") + f"-{part}.tfstate"
+    return part_state_key(config.state.key, part)
