@@ -28,8 +28,9 @@ require_settings() {
 
 install_packages() {
   # docker runs the data plane; postgresql15 provides psql for the on-node drain check; nftables loads the
-  # rule keeping the containers off the instance metadata service (rudder-imds-guard).
-  local packages=(docker postgresql15 jq nftables)
+  # rule keeping the containers off the instance metadata service (rudder-imds-guard); the CloudWatch agent
+  # receives rudder-server's statsd on 127.0.0.1:8125 and publishes it (start_metrics_agent).
+  local packages=(docker postgresql15 jq nftables amazon-cloudwatch-agent)
   if rpm -q "${packages[@]}" >/dev/null 2>&1; then
     log "packages already installed (baked image)"
   else
@@ -83,6 +84,15 @@ rds_admin_settings() {
     > "${CONFIG_DIR}/jobsdb-admin.env"
 }
 
+start_metrics_agent() {
+  # The agent's statsd listener (the bundle's cloudwatch/rudder-statsd-agent.json) with this environment's
+  # namespace, the only one the instance role may publish to.
+  local config="${STATE_DIR}/cloudwatch-agent.json"
+  jq --arg namespace "${RUDDER_METRICS_NAMESPACE:?set in instance.env}" '.metrics.namespace = $namespace' \
+    "${INSTALL_DIR}/cloudwatch/rudder-statsd-agent.json" > "${config}"
+  /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c "file:${config}"
+}
+
 enable_services() {
   if [[ "${MODE}" == "bake" ]]; then
     # A baked image carries the units but starts nothing: each instance enables them at boot, once its
@@ -102,6 +112,11 @@ enable_services() {
   fi
   # Publish the jobsdb backlog (pending jobs, oldest pending age) and degraded mode every minute.
   units+=(rudder-backlog-metrics.timer rudder-crash-guard.timer)
+  # The event archive's writer-role credentials for rudder-server's archiver (README "Replay after a jobsdb loss").
+  if [[ "${RUDDER_EVENT_ARCHIVE:-off}" == "on" ]]; then
+    units+=(rudder-archive-credentials.service)
+  fi
+  start_metrics_agent
   systemctl enable --now "${units[@]}"
 }
 

@@ -1,7 +1,8 @@
-"""``python -m rudder_ha``: see rudder_ha.cli."""
+"""``python -m rudder_ha``, the same as the ``rudder-ha`` command: see :mod:`rudder_ha.cli`."""
 
 import sys
 
 from rudder_ha.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

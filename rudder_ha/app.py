@@ -6,12 +6,15 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from rudder_ha.frontends.cdktf import lazy_providers
+
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+lazy_providers.install()  # before any provider binding is imported: each stack loads only the modules it uses
 
-from cdktf import App
+from cdktf import App  # noqa: E402
 
-from rudder_ha.config.model import EnvironmentConfig
-from rudder_ha.topologies import registry
+from rudder_ha.config.model import EnvironmentConfig  # noqa: E402
+from rudder_ha.topologies import registry  # noqa: E402
 
 
 def build_app(configs: Sequence[EnvironmentConfig], outdir: Path) -> tuple[App, list[str]]:

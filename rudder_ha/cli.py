@@ -1,6 +1,7 @@
 """Command line: ``validate`` environment files, ``synth`` their stacks, ``deploy`` or ``diff`` one environment
 with Terraform, print a failover timeline (``rto``) and where a Pulumi stack keeps its state
-(``pulumi-backend``).
+(``pulumi-backend``), check an AWS account before deploying (``doctor``) and measure a failover in a deployed
+environment (``drill``).
 
 Every command validates first and imports cdktf only once the configuration is known to be good,
 so a bad file is refused in well under a second, with no traceback and nothing written.
@@ -145,9 +146,33 @@ def _deploy(args: argparse.Namespace) -> int:
     return deploy_environment(config, args.command, Path(args.outdir))
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    config = _one_environment(args)
+    if config is None:
+        return 1
+    try:
+        from rudder_ha.doctor import run_doctor
+    except ModuleNotFoundError as exc:  # boto3 is an extra: requirements/aws.txt
+        print(f"doctor: needs {exc.name}; run `make install-aws` (or pip install '.[aws]')", file=sys.stderr)
+        return 1
+    return run_doctor(config)
+
+
+def _drill(args: argparse.Namespace) -> int:
+    config = _one_environment(args)
+    if config is None:
+        return 1
+    try:
+        from rudder_ha.drill.command import drill_command
+    except ModuleNotFoundError as exc:  # boto3 is an extra: requirements/aws.txt
+        print(f"drill: needs {exc.name}; run `make install-aws` (or pip install '.[aws]')", file=sys.stderr)
+        return 1
+    return drill_command(config, args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m rudder_ha`` argument parser."""
-    parser = argparse.ArgumentParser(prog="python -m rudder_ha", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="rudder-ha", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     validate = sub.add_parser("validate", help="check environment files; one line per problem")
     validate.add_argument("files", nargs="+", metavar="FILE")
@@ -175,6 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--outdir", default=os.environ.get("CDKTF_OUTDIR", DEFAULT_OUTDIR))
         command.add_argument("--environments-dir", default=str(ENVIRONMENTS_DIR), help="where the *.yaml files are")
         command.set_defaults(run=_deploy)
+    doctor = sub.add_parser("doctor", help="check the AWS account is ready for ENV; one line per check")
+    doctor.add_argument("environment", metavar="ENV")
+    doctor.add_argument("--environments-dir", default=str(ENVIRONMENTS_DIR), help="where the *.yaml files are")
+    doctor.set_defaults(run=_doctor)
+    from rudder_ha.drill.arguments import add_drill_parser  # light: argparse only
+
+    add_drill_parser(sub, str(ENVIRONMENTS_DIR)).set_defaults(run=_drill)
     return parser
 
 

@@ -1,18 +1,29 @@
-"""Shared fixtures. The cdktf synthesis runs once per test session (jsii loads the AWS provider in
-10-15 s per process) and every synth test reads the same JSON."""
+"""Shared fixtures. The cdktf synthesis runs once per test run, shared by the pytest-xdist workers
+(:func:`tests.support.synth.shared_synthesis`), and every synth test reads the same JSON. The provider
+bindings load lazily (:mod:`rudder_ha.frontends.cdktf.lazy_providers`) in every test process."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+if worker := os.environ.get("PYTEST_XDIST_WORKER"):
+    # Build outputs (Lambda zips, the instance bundle) are written under fixed names: one directory per
+    # pytest-xdist worker, so two workers never write the same file at once. Set before rudder_ha.paths
+    # reads it; subprocesses the tests start inherit it.
+    _build = os.environ.get("RUDDER_HA_BUILD_DIR") or str(Path(__file__).resolve().parents[1] / ".build")
+    os.environ["RUDDER_HA_BUILD_DIR"] = str(Path(_build) / f"xdist-{worker}")
+
 from rudder_ha.config import EnvironmentConfig, load_environments, shipped_environment_files
-from tests.support.synth import SynthOutput
+from rudder_ha.frontends.cdktf import lazy_providers
+from tests.support.synth import SynthOutput, shared_synthesis
+
+lazy_providers.install()
 
 
 @pytest.fixture(scope="session")
@@ -23,15 +34,8 @@ def shipped_configs() -> list[EnvironmentConfig]:
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory, shipped_configs: list[EnvironmentConfig]) -> SynthOutput:
-    """Synthesizes all shipped environments once for the whole session."""
-    from rudder_ha.app import synthesize
-
-    outdir = tmp_path_factory.mktemp("cdktf.out")
-    names = synthesize(shipped_configs, outdir)
-    stacks = {
-        name: json.loads((outdir / "stacks" / name / "cdk.tf.json").read_text(encoding="utf-8")) for name in names
-    }
-    return SynthOutput(outdir=outdir, configs={c.environment: c for c in shipped_configs}, stacks=stacks)
+    """All shipped environments, synthesized once for the whole run (shared by the xdist workers)."""
+    return shared_synthesis(tmp_path_factory, shipped_configs)
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ import yaml
 
 from rudder_ha.topologies.eks.k8s import render_yaml
 from rudder_ha.topologies.eks.k8s.from_config import workload_settings
+from tests.support.run_shared import once_per_run
 from tests.support.synth import SynthOutput
 
 pytestmark = pytest.mark.synth
@@ -67,19 +68,28 @@ def pinned_version() -> str:
     return match.group(1)
 
 
-def run_checkov(directory: Path, framework: str) -> list[dict[str, Any]]:
-    """checkov's JSON reports (passed checks included) for ``directory``."""
+def start_checkov(directory: Path, framework: str) -> subprocess.Popen[str]:
+    """checkov scanning ``directory``, started (JSON reports with passed checks on its stdout)."""
     assert CHECKOV.is_file(), f"{CHECKOV} is missing: `make test` installs it (tools/checkov/Pipfile)"
-    run = subprocess.run(
+    return subprocess.Popen(
         [str(CHECKOV), "-d", str(directory), "--framework", framework, "-o", "json", "--compact", "--skip-download"],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **ENV},
-        check=False,
-        timeout=600,
     )
-    assert run.returncode in (0, 1), run.stderr[-2000:]
-    reports = json.loads(run.stdout)
+
+
+def checkov_reports(run: subprocess.Popen[str], framework: str) -> list[dict[str, Any]]:
+    """The JSON reports of a checkov run started by :func:`start_checkov`, once it has finished."""
+    try:
+        stdout, stderr = run.communicate(timeout=600)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert run.returncode in (0, 1), stderr[-2000:]
+    reports = json.loads(stdout)
     reports = reports if isinstance(reports, list) else [reports]
     assert reports and all(r["check_type"] == framework for r in reports), [r.get("check_type") for r in reports]
     assert sum(r["summary"]["passed"] for r in reports) > MIN_PASSED[framework], "checkov ran almost no checks"
@@ -96,16 +106,27 @@ def _failed(reports: list[dict[str, Any]], environment_of: Any) -> list[Finding]
     return out
 
 
-@pytest.fixture(scope="module")
-def scans(synth: SynthOutput, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Scan]:
-    """Both scans: every stack's Terraform JSON, every eks environment's manifests."""
-    terraform = run_checkov(synth.outdir / "stacks", "terraform_json")
-    manifests_dir = tmp_path_factory.mktemp("k8s-manifests")
+def scan_all(synth: SynthOutput, directory: Path) -> None:
+    """Runs both scans side by side and writes their reports to ``directory``/reports.json."""
+    manifests_dir = directory / "k8s-manifests"
+    manifests_dir.mkdir()
     for environment, config in synth.configs.items():
         if config.topology == "eks":
             (manifests_dir / f"{environment}.yaml").write_text(render_yaml(workload_settings(config)), encoding="utf-8")
     assert list(manifests_dir.glob("*.yaml")), "no shipped eks environment to render"
-    kubernetes = run_checkov(manifests_dir, "kubernetes")
+    runs = {"terraform_json": start_checkov(synth.outdir / "stacks", "terraform_json")}
+    runs["kubernetes"] = start_checkov(manifests_dir, "kubernetes")
+    reports = {framework: checkov_reports(run, framework) for framework, run in runs.items()}
+    (directory / "reports.json").write_text(json.dumps(reports), encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def scans(synth: SynthOutput, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Scan]:
+    """Both scans: every stack's Terraform JSON, every eks environment's manifests. checkov runs once
+    per test run, its reports shared by the pytest-xdist workers."""
+    shared = once_per_run(tmp_path_factory, "checkov", lambda directory: scan_all(synth, directory))
+    reports = json.loads((shared / "reports.json").read_text(encoding="utf-8"))
+    terraform, kubernetes = reports["terraform_json"], reports["kubernetes"]
     return {
         "terraform_json": Scan(
             _failed(terraform, lambda path: Path(path).parent.name.removeprefix("rudder-ha-")), terraform

@@ -267,8 +267,12 @@ VALID: dict[str, list[Value]] = {
     "instance.instance_type": ["t3.micro", "m7i-flex.large"],
     "instance.ami": ["ami-0123456789abcdef0", "resolve:ssm:/my/ami"],
     "instance.ebs_kms_key_arn": [KEY, _arn("kms", "alias/ebs")],
-    "rudder.backend_image": ["rudderlabs/rudder-server:1.62.1", "r.example.com/t/rudder:1.0@sha256:" + "a" * 64],
-    "rudder.transformer_image": ["rudder@sha256:" + "b" * 64],
+    "rudder.backend_image": [
+        "rudderlabs/rudder-server:1.62.1",
+        "rudderlabs/rudder-server:1.83.0",
+        "r.example.com:5000/t/rudder:1.70.2@sha256:" + "a" * 64,
+    ],
+    "rudder.transformer_image": ["rudder:1.93.0@sha256:" + "b" * 64, "rudderstack/rudder-transformer:1.145.0"],
     "rudder.postgres_image": ["postgres:16.4", "postgres:15.10-alpine"],
     "rudder.control_plane_url": ["https://api.rudderstack.com", "https://cp.example.com:8443/p?x=1&y='q'"],
     "rudder.workspace_token": [

@@ -216,6 +216,13 @@ BAD_CASES: list[tuple[str, dict[str, Any] | str, str, str]] = [
         "rudder.extra_env.RSERVER_WAREHOUSE_PASSWORD",
         "looks like a secret",
     ),
+    (
+        # rudder-server would keep the warehouse's uploads in a database the drain check cannot see
+        "the warehouse in a database of its own",
+        edit(PROD, "rudder.extra_env", {"WAREHOUSE_JOBS_DB_HOST": "warehouse.internal"}),
+        "rudder.extra_env",
+        "name rudder-server settings RSERVER_",
+    ),
     ("reserved tag", edit(PROD, "tags.environment", "x"), "tags.environment", "set by rudder-ha itself"),
     (
         "unpinned image",
@@ -317,7 +324,39 @@ BAD_CASES: list[tuple[str, dict[str, Any] | str, str, str]] = [
         "autoscaling.warm_pool.enabled",
         "set enabled: true",
     ),
+    (
+        "eks cpu limit below request",
+        edit(PROD_EKS, "eks.resources.backend", {"cpu_request": "2", "cpu_limit": "1500m"}),
+        "eks.resources.backend.cpu_limit",
+        "1500m is below cpu_request 2; raise the limit or lower the request",
+    ),
+    (
+        "eks memory limit below the default request",
+        edit(PROD_EKS, "eks.resources.postgres", {"memory_limit": "512Mi"}),
+        "eks.resources.postgres.memory_limit",
+        "512Mi is below memory_request 1Gi; raise the limit or lower the request",
+    ),
+    (
+        "eks malformed memory quantity",
+        edit(PROD_EKS, "eks.resources.transformer", {"memory_request": "2GB"}),
+        "eks.resources.transformer.memory_request",
+        'use a quantity such as "512Mi" or "4Gi"',
+    ),
+    (
+        "eks unquoted cpu quantity",
+        edit(PROD_EKS, "eks.resources.drain", {"cpu_limit": 1}),
+        "eks.resources.drain.cpu_limit",
+        'quote it: "1"',
+    ),
+    (
+        "eks zero cpu request",
+        edit(PROD_EKS, "eks.resources.drain", {"cpu_request": "0.0"}),
+        "eks.resources.drain.cpu_request",
+        "is zero; use a size above zero",
+    ),
 ]
+
+EKS_RESOURCE_CASES = [c for c in BAD_CASES if c[2].startswith("eks.resources.")]
 
 
 @pytest.mark.parametrize(("doc", "path", "fragment"), [c[1:] for c in BAD_CASES], ids=[c[0] for c in BAD_CASES])
@@ -333,6 +372,25 @@ def test_bad_file_is_refused_with_field_and_fix(
     parsed = [LINE.match(line) for line in lines]
     assert all(parsed), f"malformed lines: {lines}"
     assert any(m["file"] == str(file) and m["path"] == path and fragment in m["message"] for m in parsed if m), lines
+
+
+@pytest.mark.parametrize(
+    ("doc", "path", "fragment"), [c[1:] for c in EKS_RESOURCE_CASES], ids=[c[0] for c in EKS_RESOURCE_CASES]
+)
+def test_bad_eks_resources_are_one_line_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], doc: dict[str, Any], path: str, fragment: str
+) -> None:
+    """A refused request or limit is reported once, at its field, with the fix (not again by the workload
+    backstop), so ``validate`` and synthesis agree on it."""
+    file = write(tmp_path, doc)
+    assert main(["validate", str(file)]) == 1
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err
+    (line,) = out.out.splitlines()
+    parsed = LINE.match(line)
+    assert parsed, line
+    assert (parsed["file"], parsed["path"]) == (str(file), path)
+    assert fragment in parsed["message"], line
 
 
 @pytest.mark.parametrize(
@@ -438,6 +496,18 @@ def _leaf_paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]
     return [prefix]
 
 
+@pytest.mark.parametrize("key", [":", ":\x1f", "a:b", "x: y"])
+def test_a_key_holding_a_colon_keeps_the_line_in_three_parts(key: str) -> None:
+    doc = copy.deepcopy(PROD)
+    doc["environment"] = {key: 1}
+    problems = problems_in(doc, "fuzz.yaml", "")
+    assert problems
+    for problem in problems:
+        found = LINE.match(str(problem))
+        assert found, str(problem)
+        assert found["file"] == "fuzz.yaml"
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(base=st.sampled_from([PROD, DEV, STAGING]), data=st.data())
 def test_any_mutation_is_either_accepted_or_explained(base: dict[str, Any], data: st.DataObject) -> None:
@@ -532,3 +602,111 @@ def test_jobsdb_rules(
 def test_jobsdb_mode_defaults_by_tier() -> None:
     assert load_environment(REPO / "environments" / "prod.yaml").jobsdb.mode == "rds"
     assert load_environment(REPO / "environments" / "dev.yaml").jobsdb.mode == "instance"
+
+
+# --- supported rudder-server releases (rudder_ha/config/versions.py) ---------------------------------------
+
+SERVER = "rudderlabs/rudder-server"
+DIGEST = "sha256:" + "e" * 64
+
+
+@pytest.mark.parametrize(
+    ("image", "fragment"),
+    [
+        (f"{SERVER}:1.61.9", "outside the supported range v1.62.x through v1.83.x"),
+        (f"{SERVER}:1.84.0", "outside the supported range v1.62.x through v1.83.x"),
+        (f"{SERVER}:0.1.0", "outside the supported range"),
+        (f"{SERVER}:1.83.0-rc.1", "not a release MAJOR.MINOR.PATCH"),
+        (f"{SERVER}:1.83", "not a release MAJOR.MINOR.PATCH"),
+        (f"{SERVER}@{DIGEST}", f"e.g. {SERVER}:1.83.0@{DIGEST}"),
+    ],
+    ids=["below", "above", "ancient", "release candidate", "minor only", "digest without tag"],
+)
+def test_backend_image_outside_the_supported_range_is_refused_with_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], image: str, fragment: str
+) -> None:
+    file = write(tmp_path, edit(PROD, "rudder.backend_image", image))
+    assert main(["validate", str(file)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1, lines
+    match = LINE.match(lines[0])
+    assert match and match["file"] == str(file) and match["path"] == "rudder.backend_image", lines
+    assert fragment in match["message"] and "e.g." in match["message"], lines
+
+
+@pytest.mark.parametrize(
+    "image",
+    [f"{SERVER}:1.62.0", f"{SERVER}:1.62.1", f"{SERVER}:1.70.3", f"{SERVER}:1.83.0", f"{SERVER}:1.83.7@{DIGEST}"],
+)
+def test_backend_image_in_the_supported_range_is_accepted(tmp_path: Path, image: str) -> None:
+    config = load_environment(write(tmp_path, edit(PROD, "rudder.backend_image", image)))
+    release = config.rudder.server_version
+    assert release is not None and (1, 62) <= release.line <= (1, 83)
+
+
+@pytest.mark.parametrize(
+    ("image", "fragment"),
+    [
+        ("rudderstack/rudder-transformer@" + DIGEST, "without its release tag"),
+        ("rudderstack/rudder-transformer:1.145", "not a release"),
+    ],
+)
+def test_transformer_image_must_name_a_release(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], image: str, fragment: str
+) -> None:
+    assert main(["validate", str(write(tmp_path, edit(DEV, "rudder.transformer_image", image)))]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert any(": rudder.transformer_image: " in line and fragment in line for line in lines), lines
+
+
+def test_shipped_environments_pin_the_newest_releases() -> None:
+    from rudder_ha.config.versions import NEWEST_SERVER_IMAGE, NEWEST_TRANSFORMER_IMAGE, SUPPORTED_SERVER
+
+    for path in sorted((REPO / "environments").glob("*.yaml")):
+        config = load_environment(path)
+        assert config.rudder.backend_image == NEWEST_SERVER_IMAGE, path
+        assert config.rudder.transformer_image == NEWEST_TRANSFORMER_IMAGE, path
+        assert config.rudder.server_version is not None
+        assert config.rudder.server_version.line == SUPPORTED_SERVER[1], path
+
+
+def test_the_readme_states_the_supported_range() -> None:
+    from rudder_ha.config.versions import supported_range
+
+    assert f"rudder-server {supported_range()}" in (REPO / "README.md").read_text(encoding="utf-8")
+
+
+# --- event archive ------------------------------------------------------------------------------------------
+
+
+def test_event_archive_defaults_on_in_prod_only() -> None:
+    prod = load_environment(REPO / "environments" / "prod.yaml").event_archive
+    assert prod.enabled and prod.transition_days == 30 and prod.expiration_days == 365
+    assert not load_environment(REPO / "environments" / "dev.yaml").event_archive.enabled
+    assert not load_environment(REPO / "environments" / "staging.yaml").event_archive.enabled
+    # The eks topology wires no archive, so even its prod tier has none (and refuses the section).
+    assert not load_environment(REPO / "environments" / "prod-eks.yaml").event_archive.enabled
+
+
+def test_event_archive_can_be_turned_on_in_dev(tmp_path: Path) -> None:
+    doc = edit(DEV, "event_archive", {"enabled": True, "transition_days": 60, "expiration_days": 90})
+    archive = load_environment(write(tmp_path, doc)).event_archive
+    assert (archive.enabled, archive.transition_days, archive.expiration_days) == (True, 60, 90)
+
+
+@pytest.mark.parametrize(
+    ("settings", "path", "fragment"),
+    [
+        ({"transition_days": 29}, "event_archive.transition_days", "raise it to at least 30"),
+        ({"transition_days": 90, "expiration_days": 90}, "event_archive.expiration_days", "above transition_days"),
+        ({"enabled": False, "transition_days": 60}, "event_archive.transition_days", "set enabled: true"),
+        ({"transition_storage_class": "GLACIER", "transition_days": 1, "expiration_days": 0}, "event_archive", "2"),
+    ],
+    ids=["IA too early", "expires with the transition", "settings while off", "expiry below the schema minimum"],
+)
+def test_event_archive_rules(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], settings: dict[str, Any], path: str, fragment: str
+) -> None:
+    assert main(["validate", str(write(tmp_path, edit(PROD, "event_archive", settings)))]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert any(f": {path}" in line and fragment in line for line in lines), lines

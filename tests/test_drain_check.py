@@ -81,7 +81,11 @@ def assert_contract(run: CheckRun) -> None:
     assert data["prefixes"], "a conclusive answer needs at least one prefix"
     total = 0
     for name, entry in data["prefixes"].items():
-        assert set(entry) == {"datasets", "pending_jobs", "oldest_pending_age_seconds"}, name
+        keys = {"datasets", "pending_jobs", "oldest_pending_age_seconds"}
+        if name == "warehouse":
+            keys |= {"pending_uploads", "pending_staging_files"}
+            assert entry["pending_jobs"] == entry["pending_uploads"] + entry["pending_staging_files"]
+        assert set(entry) == keys, name
         assert isinstance(entry["datasets"], int) and entry["datasets"] >= 1
         assert isinstance(entry["pending_jobs"], int) and entry["pending_jobs"] >= 0
         if entry["pending_jobs"]:
@@ -323,10 +327,7 @@ def test_tables_that_are_not_datasets_are_ignored(
 ) -> None:
     gw = jdb.create_dataset(conn, "gw", 1)
     jdb.add_status(conn, gw, jdb.insert_job(conn, gw), "succeeded")
-    # A jobs table without its status table, full of jobs: not a dataset.
-    orphan_jobs = jdb.create_jobs_table(conn, "rt", 1)
-    jdb.insert_jobs(conn, orphan_jobs, 5)
-    # A status table without its jobs table.
+    # A status table without its jobs table (it holds no jobs; rudder-server lists datasets by jobs table).
     jdb.create_status_table(conn, "batch_rt", 1)
     # Look-alike names and other schemas.
     conn.execute("CREATE TABLE gw_jobs_1_backup (job_id bigint)")
@@ -355,6 +356,44 @@ def test_empty_database_is_unknown(jobsdb: ConnectionParams, run_check: RunCheck
 
     assert run.code == EXIT_UNAVAILABLE
     assert "no jobsdb datasets" in run.data["error"]
+
+
+def test_jobs_table_without_status_table_is_unknown_not_skipped(
+    conn: Any,
+    jobsdb: ConnectionParams,  # noqa: F811
+    run_check: RunCheck,
+) -> None:
+    """rudder-server cannot list such a dataset; its jobs may be pending: cannot tell, with the table named."""
+    gw = jdb.create_dataset(conn, "gw", 1)
+    jdb.add_status(conn, gw, jdb.insert_job(conn, gw), "succeeded")
+    jdb.insert_jobs(conn, jdb.create_jobs_table(conn, "rt", 1), 5)
+
+    run = run_check(db=jobsdb)
+
+    assert run.code == EXIT_UNAVAILABLE
+    assert "rt_jobs_1 has no status table rt_job_status_1" in run.data["error"]
+
+
+def test_pre_drop_dataset_is_left_out(
+    conn: Any,
+    jobsdb: ConnectionParams,  # noqa: F811
+    run_check: RunCheck,
+) -> None:
+    """A compacted source marked rudder:pre_drop:v1 (on either table) holds no pending work."""
+    for index, marked in (("1", "gw_jobs_1"), ("2", "gw_job_status_2")):
+        ds = jdb.create_dataset(conn, "gw", index)
+        jdb.insert_jobs(conn, ds, 3, age_seconds=9_000)
+        conn.execute(f"COMMENT ON TABLE {marked} IS 'rudder:pre_drop:v1'")
+    live = jdb.create_dataset(conn, "gw", "2_1")
+    jdb.insert_job(conn, live, age_seconds=30)
+    conn.execute("COMMENT ON TABLE gw_jobs_2_1 IS 'rudder:created_at:2026-12-01T00:00:00Z'")
+
+    run = run_check(db=jobsdb)
+
+    assert run.code == EXIT_PENDING
+    assert run.data["prefixes"]["gw"]["datasets"] == 1
+    assert run.data["pending_jobs"] == 1
+    assert 30 <= run.data["oldest_pending_age_seconds"] < 30 + AGE_SLACK_SECONDS
 
 
 def test_jobs_tables_without_status_tables_only_is_unknown(
@@ -478,6 +517,15 @@ def test_unreadable_table_is_unknown(
         ('{"datasets": 1, "prefixes": {"gw": {"datasets": 1, "pending_jobs": "7"}}}', 0),
         ('{"datasets": -1, "prefixes": {}}', 0),
         ('{"datasets": 1, "prefixes": {"gw": {"datasets": 1, "pending_jobs": 0}}}', 3),
+        ('{"cannot_tell": "gw_jobs_1 has no status table gw_job_status_1"}', 0),
+        ('{"datasets": 1, "prefixes": {}, "unexplained": [{"jobs_table": "gw_jobs_1", "jobs": 2}]}', 0),
+        ('{"datasets": 1, "prefixes": {}, "unexplained": "yes"}', 0),
+        ('{"datasets": 1, "prefixes": {}, "warehouse": {"pending_uploads": -1, "pending_staging_files": 0}}', 0),
+        (
+            '{"datasets": 1, "prefixes": {"warehouse": {"datasets": 1, "pending_jobs": 0}}, "warehouse": '
+            '{"pending_uploads": 0, "pending_staging_files": 0, "oldest_pending_age_seconds": null}}',
+            0,
+        ),
     ],
 )
 def test_bad_psql_results_are_unknown(run_check: RunCheck, tmp_path: Path, output: str, exit_code: int) -> None:
@@ -561,6 +609,58 @@ def test_process_environment_overrides_env_file(
 
     assert run_check(env_file=bad, env={"JOBS_DB_PASSWORD": jobsdb.password}).code == EXIT_DRAINED
     assert run_check(env_file=good, env={"JOBS_DB_PASSWORD": "wrong"}).code == EXIT_UNAVAILABLE
+
+
+def test_server_env_file_supplies_the_warehouse_settings(
+    conn: Any,
+    jobsdb: ConnectionParams,  # noqa: F811
+    run_check: RunCheck,
+    tmp_path: Path,
+) -> None:
+    """rudder-server's own environment file (shell-quoted, other lines ignored) can send the warehouse away."""
+    gw = jdb.create_dataset(conn, "gw", 1)
+    jdb.add_status(conn, gw, jdb.insert_job(conn, gw), "succeeded")
+    server_env = tmp_path / "backend.env"
+    server_env.write_text(
+        "CONFIG_BACKEND_URL=https://api.rudderstack.com\n"
+        "SOMETHING='not KEY=VALUE at all' extra\n"
+        f"WAREHOUSE_JOBS_DB_HOST={jobsdb.host}\n"
+        "WAREHOUSE_JOBS_DB_USER=warehouse\n"
+        "export WAREHOUSE_JOBS_DB_PASSWORD='it'\"'\"'s secret'\n"
+        "WAREHOUSE_JOBS_DB_DB_NAME=warehouse\n"
+    )
+
+    refused = run_check("--server-env", str(server_env), db=jobsdb)
+    default_missing = run_check(db=jobsdb)
+    missing = run_check("--server-env", str(tmp_path / "absent.env"), db=jobsdb)
+    server_env.write_text("WAREHOUSE_JOBS_DB_HOST='unbalanced\n")
+    broken = run_check("--server-env", str(server_env), db=jobsdb)
+
+    assert refused.code == EXIT_UNAVAILABLE
+    assert f"own database ({jobsdb.host}:5432/warehouse" in refused.data["error"]
+    assert "secret" not in refused.stdout + refused.stderr
+    assert default_missing.code == EXIT_DRAINED or Path("/etc/rudder-ha/backend.env").exists()
+    assert missing.code == EXIT_UNAVAILABLE and "server env file not found" in missing.data["error"]
+    assert broken.code == EXIT_UNAVAILABLE and f"{server_env} line 1" in broken.data["error"]
+
+
+def test_warehouse_settings_in_the_env_file_override_the_server_env(
+    conn: Any,
+    jobsdb: ConnectionParams,  # noqa: F811
+    run_check: RunCheck,
+    tmp_path: Path,
+) -> None:
+    """--env-file (and the process environment) take precedence over --server-env."""
+    gw = jdb.create_dataset(conn, "gw", 1)
+    jdb.add_status(conn, gw, jdb.insert_job(conn, gw), "succeeded")
+    server_env = tmp_path / "backend.env"
+    server_env.write_text("WAREHOUSE_JOBS_DB_HOST=elsewhere\nWAREHOUSE_JOBS_DB_USER=u\nWAREHOUSE_JOBS_DB_DB_NAME=d\n")
+    same = {f"WAREHOUSE_{key}": value for key, value in jobsdb.jobs_db_env().items()}
+    env_file = _write_env_file(tmp_path / "jobsdb.env", {**jobsdb.jobs_db_env(), **same})
+
+    assert run_check("--server-env", str(server_env), env_file=env_file).code == EXIT_DRAINED
+    assert run_check("--server-env", str(server_env), db=jobsdb).code == EXIT_UNAVAILABLE
+    assert run_check("--server-env", str(server_env), db=jobsdb, env=same).code == EXIT_DRAINED
 
 
 def test_missing_named_env_file_is_unknown(jobsdb: ConnectionParams, run_check: RunCheck, tmp_path: Path) -> None:  # noqa: F811
@@ -745,7 +845,16 @@ def test_help_documents_the_exit_codes() -> None:
         [sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, timeout=60, check=False
     )
     assert completed.returncode == 0
-    for token in ("--env-file", "--psql", "--timeout", "--prefix-exclude", "0 = drained", "75 = pending", "69"):
+    for token in (
+        "--env-file",
+        "--server-env",
+        "--psql",
+        "--timeout",
+        "--prefix-exclude",
+        "0 = drained",
+        "75 = pending",
+        "69",
+    ):
         assert token in completed.stdout
 
 

@@ -311,6 +311,41 @@ def test_heartbeats_keep_hook_alive_when_latency_below_margin(
         assert now < last + heartbeat_timeout, "the hook timed out between two steps"
 
 
+@given(
+    heartbeat_timeout=st.integers(min_value=600, max_value=7200),
+    delays=st.lists(st.integers(min_value=1, max_value=900), min_size=1, max_size=60),
+    crashes=st.lists(st.booleans(), min_size=60, max_size=60),
+    latency_fraction=st.floats(min_value=0.0, max_value=0.99),
+)
+def test_a_reserve_survives_a_crashed_step(
+    heartbeat_timeout: int, delays: list[int], crashes: list[bool], latency_fraction: float
+) -> None:
+    """Waiting for a signal (reserve = the queue's 360 s visibility timeout): any step may crash and come back
+    360 s late (never two in a row), and the hook still never expires between two steps that run."""
+    start, margin, reserve = 1_000_000.0, 120, 360
+    global_deadline = start + drain_lifecycle.global_timeout_for(heartbeat_timeout)
+    margin_used = drain_heartbeat.effective_margin(heartbeat_timeout, margin)
+    now, last, crashed_before = start, start, False
+    for requested, crash in zip(delays, crashes, strict=False):
+        plan = drain_heartbeat.plan_heartbeat(
+            now=now,
+            last_heartbeat_at=last,
+            heartbeat_timeout=heartbeat_timeout,
+            global_deadline=global_deadline,
+            requested_delay=requested,
+            margin=margin,
+            reserve=reserve,
+        )
+        if plan.send_now:
+            last = now
+        crashed = crash and not crashed_before
+        now = now + plan.delay_seconds + margin_used * latency_fraction + (reserve if crashed else 0)
+        crashed_before = crashed
+        if now >= global_deadline:
+            break
+        assert now < last + heartbeat_timeout, "the hook timed out while a crashed step was redelivered"
+
+
 def test_heartbeat_refreshes_at_half_timeout_and_never_past_global() -> None:
     """Half the timeout left triggers a heartbeat; at the global deadline nothing is sent."""
     plan = drain_heartbeat.plan_heartbeat(

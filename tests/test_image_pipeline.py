@@ -33,8 +33,10 @@ from rudder_ha.instance.image_component import (
     BAKE_SETTINGS_PATH,
     COMPONENT_DATA_LIMIT,
     IMAGE_ROOT_VARIABLE,
+    PAYLOAD_PART_LIMIT,
     ComponentDocument,
     environment_component_documents,
+    install_parts,
     installed_files,
     written_files,
 )
@@ -280,6 +282,44 @@ def test_a_corrupted_payload_fails_the_build(
     assert run.returncode != 0
     assert "FAILED" in run.stdout + run.stderr
     assert not (tmp_path / "root2" / PROVISION_SCRIPT.lstrip("/")).exists(), "a wrong file was installed"
+
+
+def _run_parts(scripts: list[str], root: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, IMAGE_ROOT_VARIABLE: str(root)}
+    return subprocess.run(["bash", "-c", "\n".join(scripts)], env=env, capture_output=True, text=True, check=False)
+
+
+def test_a_file_too_large_for_one_step_is_installed_in_parts(tmp_path: Path) -> None:
+    content = os.urandom(40_000)  # incompressible: about 54,000 base64 characters, five parts
+    parts = install_parts("/opt/rudder-ha/bin/big", "0644", content)
+    assert len(parts) >= 2
+    assert all(len(p.script) <= PAYLOAD_PART_LIMIT + 2_000 for p in parts)
+    run = _run_parts([p.script.replace("chown root:root", ": chown") for p in parts], tmp_path / "root")
+    assert run.returncode == 0, run.stderr
+    installed = tmp_path / "root/opt/rudder-ha/bin/big"
+    assert installed.read_bytes() == content
+    assert format(stat.S_IMODE(installed.stat().st_mode), "04o") == "0644"
+    assert not [p for p in (tmp_path / "root").rglob("*.b64")], "the staging file is left behind"
+
+
+@pytest.mark.parametrize("order", ["skip-first", "swap", "repeat"])
+def test_parts_out_of_order_install_nothing(tmp_path: Path, order: str) -> None:
+    content = os.urandom(40_000)
+    scripts_in_order = [
+        p.script.replace("chown root:root", ": chown") for p in install_parts("/opt/x/big", "0644", content)
+    ]
+    broken = {
+        "skip-first": scripts_in_order[1:],
+        "swap": [scripts_in_order[1], scripts_in_order[0], *scripts_in_order[2:]],
+        "repeat": [scripts_in_order[0], scripts_in_order[1], *scripts_in_order[1:]],
+    }[order]
+    # Each step is its own bash in Image Builder: a failing step stops the build.
+    for script in broken:
+        run = _run_parts([script], tmp_path / "root")
+        if run.returncode != 0:
+            break
+    assert run.returncode != 0
+    assert not (tmp_path / "root/opt/x/big").exists()
 
 
 def test_generated_scripts_pass_shellcheck(documents_by_env: dict[str, list[ComponentDocument]]) -> None:

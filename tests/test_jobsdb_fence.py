@@ -37,8 +37,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
+from tests.support import rudder_server_sessions as rudder_server
 from tests.support.postgres import ConnectionParams, DatabaseClock, PostgresServer, postgres_server  # noqa: F401
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +49,7 @@ UNIT = REPO_ROOT / "ami" / "systemd" / "rudder-jobsdb-fence.service"
 TTL = 3600.0  # no lease runs out by itself during a test: World.run_out_lease moves the database clock
 INTERVAL = 0.2  # renew and poll interval of the agents (the default, TTL/6, would be ten minutes)
 HANG = 120.0  # bound of every wait: it trips only when something is stuck, never because the machine is slow
-EXIT_FENCED, EXIT_LOST, EXIT_UNAVAILABLE, EXIT_HELD, EXIT_CONFIG = 3, 4, 69, 75, 78
+EXIT_FENCED, EXIT_LOST, EXIT_UNHEALTHY, EXIT_UNAVAILABLE, EXIT_HELD, EXIT_CONFIG = 3, 4, 5, 69, 75, 78
 
 # The stand-in rudder-server: reads the role env file once (as rudder-server reads its environment),
 # then inserts a row every few milliseconds; on any error it logs it and reconnects.
@@ -357,6 +359,19 @@ class Instance:
     def env(self) -> dict[str, str]:
         return dict(line.split("=", 1) for line in self.role_env.read_text().splitlines())
 
+    def login(self) -> dict[str, Any]:
+        """rudder-server's login as the role env file gives it (psycopg keyword arguments)."""
+        env = self.env()
+        return {
+            "host": env["JOBS_DB_HOST"],
+            "port": env["JOBS_DB_PORT"],
+            "dbname": env["JOBS_DB_DB_NAME"],
+            "user": env["JOBS_DB_USER"],
+            "password": env["JOBS_DB_PASSWORD"],
+            "sslmode": env["JOBS_DB_SSL_MODE"],
+            "connect_timeout": 10,
+        }
+
 
 @pytest.fixture
 def world(postgres_server: PostgresServer, tmp_path: Path) -> Iterator[World]:  # noqa: F811
@@ -619,6 +634,171 @@ def test_bootstrap_is_idempotent_and_status_reports_the_lease(world: World) -> N
 
 
 # --------------------------------------------------------------------------
+# (f) rudder-server's start-up cleanup of its own leftover sessions
+# --------------------------------------------------------------------------
+
+
+def live_pids(world: World, pids: set[int]) -> set[int]:
+    return {pid for (pid,) in world.query("SELECT pid FROM pg_stat_activity WHERE pid = ANY(%s)", list(pids))}
+
+
+def restart_server(world: World, instance: Instance, previous: rudder_server.ServerRun) -> rudder_server.ServerRun:
+    """The backend restarts as systemd runs it: acquire again (ExecStartPre), then the server starts and
+    its cleanup ends the sessions the previous run left behind (its client side is gone, as after a kill)."""
+    assert instance.run("acquire").returncode == 0
+    assert live_pids(world, previous.pids) == previous.pids  # the leftovers are there when the server starts
+    run = rudder_server.start(instance.login(), previous.release, previous.host)
+    assert set(run.ended) == previous.pids
+    wait_until(lambda: not live_pids(world, previous.pids), "the leftover sessions to end")
+    previous.close()
+    return run
+
+
+def write_as(run: rudder_server.ServerRun, instance: Instance) -> None:
+    """The new run works: a pool writes, as the group (so the next instance may alter what it creates)."""
+    conn = next(c for c in run.sessions if not c.pgconn.is_busy())
+    conn.execute("INSERT INTO writes (instance, generation) VALUES (%s, %s)", (instance.name, 0))
+
+
+@pytest.mark.parametrize("release", rudder_server.RELEASES)
+def test_server_start_up_cleanup_works_after_a_restart_and_after_a_handover(world: World, release: str) -> None:
+    a, b = world.instance("a"), world.instance("b")
+    world.prepare(a)
+    host_a, host_b = "ip-10-30-1-17.eu-west-1.compute.internal", "ip-10-30-2-41.eu-west-1.compute.internal"
+    admin = world.params.connect()
+    admin.execute("SET application_name = 'rudder-jobsdb-fence'")  # a fence agent's session, not the server's
+    try:
+        assert a.run("acquire").returncode == 0
+        run_a = rudder_server.start(a.login(), release, host_a)
+        assert run_a.ended == []
+        # A restart of the same instance: same generation, new password, the old run's sessions still open.
+        run_a = restart_server(world, a, run_a)
+        write_as(run_a, a)
+        assert world.lease()["generation"] == 1
+
+        # A handover: A lets go, B fences it (A's sessions end) and B's server starts, then restarts.
+        assert a.run("release").returncode == 0
+        assert b.run("acquire").returncode == 0
+        assert not live_pids(world, run_a.pids) and not world.can_login(a.role)
+        run_b = rudder_server.start(b.login(), release, host_b)
+        assert run_b.ended == []
+        run_b = restart_server(world, b, run_b)
+        write_as(run_b, b)
+        assert world.lease()["generation"] == 2
+        # The cleanup ended only the server's own sessions, and B still cannot reach A's role.
+        assert admin.execute("SELECT 1").fetchone() == (1,)
+        assert world.one("SELECT array_agg(DISTINCT run_as) FROM writes") == [world.group]
+        with pytest.raises(psycopg.OperationalError, match="is not permitted to log in"):
+            psycopg.connect(**{**a.login(), "password": a.env()["JOBS_DB_PASSWORD"]})
+        run_b.close()
+    finally:
+        admin.close()
+
+
+# --------------------------------------------------------------------------
+# (g) hot standby: the holder's backend fails, the waiting standby takes over at once
+# --------------------------------------------------------------------------
+
+
+class BackendHealth:
+    """A stand-in for rudder-server's /health on one instance: 200 or 503 as the test sets it."""
+
+    def __init__(self) -> None:
+        self.ok = True
+        self.served = 0
+        health = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                health.served += 1
+                self.send_response(200 if health.ok else 503)
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/health"
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+@pytest.fixture
+def health() -> Iterator[BackendHealth]:
+    h = BackendHealth()
+    try:
+        yield h
+    finally:
+        h.close()
+
+
+def watched(instance: Instance, health: BackendHealth) -> dict[str, str]:
+    """hold's options in hot-standby mode, the unhealthy command recording the instance it reports."""
+    record = instance.dir / "reported-unhealthy"
+    return {"health_url": health.url, "unhealthy_command": f"sh -c 'echo {{holder}} >> {record}'"}
+
+
+def test_hot_standby_takes_over_at_once_when_the_holders_backend_fails(world: World, health: BackendHealth) -> None:
+    a, b = world.instance("a"), world.instance("b")
+    world.prepare(a)
+    hold_a, _server_a = start_holding(world, a, **watched(a, health))
+    wait_until(lambda: health.served >= 2, "A's hold to see its backend healthy")
+    generation_a = world.lease()["generation"]
+    acquire_b = b.spawn("acquire")
+    wait_for_polls(b, acquire_b, a)
+
+    health.ok = False  # A's backend fails; A's agent still renews, its lease would last another hour
+    assert hold_a.wait(timeout=HANG) == EXIT_UNHEALTHY
+    assert (a.dir / "reported-unhealthy").read_text().split() == [a.holder]
+    assert a.stopped.read_text().count("stopped") == 1
+    assert acquire_b.wait(timeout=HANG) == 0  # no clock moved: the yield, not the TTL, let B in
+    history = world.history(generation_a + 1)
+    assert (history["holder"], history["previous_holder"], history["previous_released"]) == (b.holder, a.holder, True)
+    assert world.sessions(a.role) == 0 and not world.can_login(a.role)
+    # A's backend restarts and its acquire now waits as the standby: B holds the lease.
+    assert a.run("acquire", max_wait="0.5").returncode == EXIT_HELD
+    b.serve()
+    wait_until(lambda: world.rows(b) >= 20, "B's server to write")
+    wait_until(lambda: a.refused() >= 2, "A's server to be refused")
+    world.assert_handover(a, b)
+
+
+def test_a_yielded_lease_returns_to_its_failed_holder_only_a_ttl_later(world: World, health: BackendHealth) -> None:
+    a = world.instance("a")
+    world.prepare(a)
+    hold_a, _server_a = start_holding(world, a, **watched(a, health))
+    wait_until(lambda: health.served >= 2, "A's hold to see its backend healthy")
+    health.ok = False
+    assert hold_a.wait(timeout=HANG) == EXIT_UNHEALTHY
+    lease = world.lease()
+    assert lease["released"] is True and lease["yielded"] is True
+    # No standby: A's own acquire waits one TTL from the yield (on the database clock), then takes it back.
+    acquire_a = a.spawn("acquire")
+    wait_for_polls(a, acquire_a, a)
+    world.clock.advance(TTL + 1)
+    assert acquire_a.wait(timeout=HANG) == 0
+    lease = world.lease()
+    assert (lease["holder"], lease["generation"], lease["yielded"]) == (a.holder, 2, False)
+
+
+def test_a_holder_cut_off_from_the_database_does_not_yield(world: World, health: BackendHealth) -> None:
+    proxy = world.proxy()
+    a = world.instance("a", proxy=proxy)
+    world.prepare(a)
+    # A short lease for A (see the partition test): its grace bounds how long its agent tries.
+    hold_a, _server_a = start_holding(world, a, ttl="3", timeout="2", **watched(a, health))
+    wait_until(lambda: health.served >= 2, "A's hold to see its backend healthy")
+    proxy.partition()
+    health.ok = False  # its /health fails because the database is out of reach, not because it broke
+    assert hold_a.wait(timeout=HANG) == EXIT_LOST
+    assert not (a.dir / "reported-unhealthy").exists()  # a database outage never replaces the holders
+    proxy.heal()
+
+
+# --------------------------------------------------------------------------
 # secrets, identity, the unit, the script itself
 # --------------------------------------------------------------------------
 
@@ -699,6 +879,11 @@ def test_unit_runs_hold_in_rds_mode_before_the_backend() -> None:
     unit = UNIT.read_text()
     assert "ExecStart=/usr/local/bin/rudder-jobsdb-fence hold " in unit
     assert '--stop-command "systemctl restart --no-block rudder-backend.service"' in unit
+    # The lease and the hot standby's watch come from instance.env (empty: the script's defaults, no watch).
+    assert '--ttl "${RUDDER_JOBSDB_FENCE_TTL}"' in unit and '--health-url "${RUDDER_FENCE_HEALTH_URL}"' in unit
+    assert "aws autoscaling set-instance-health --instance-id {holder} --health-status Unhealthy" in unit
+    backend = (REPO_ROOT / "ami" / "systemd" / "rudder-backend.service").read_text()
+    assert 'acquire --max-wait "$RUDDER_JOBSDB_FENCE_MAX_WAIT" --ttl "$RUDDER_JOBSDB_FENCE_TTL"' in backend
     assert "Before=rudder-backend.service" in unit
     assert 'ExecCondition=/usr/bin/test "${RUDDER_JOBSDB_MODE}" = rds' in unit
     assert "EnvironmentFile=/etc/rudder-ha/instance.env" in unit
@@ -727,10 +912,14 @@ def test_script_is_python39_stdlib_and_documents_its_exit_codes(world: World) ->
 
     helped = run(str(SCRIPT), "--help")
     assert helped.returncode == 0, helped.stderr
-    for token in ("acquire", "hold", "release", "status", "bootstrap", "3 fenced", "4 lease lost", "69", "75", "78"):
+    tokens = ("acquire", "hold", "release", "status", "bootstrap", "3 fenced", "4 lease lost", "5 backend failed")
+    for token in (*tokens, "69", "75", "78"):
         assert token in helped.stdout
     assert run(str(SCRIPT), "explode").returncode == 2
     a = world.instance("a")
     acquired = run(*a.argv("acquire")[1:])
     assert acquired.returncode == 0, acquired.stderr
     assert json.loads(run(*a.argv("status")[1:]).stdout)["held_by_me"] is True
+    assert run(*a.argv("release")[1:]).returncode == 0
+    assert run(*a.argv("acquire", ttl="", max_wait="")[1:]).returncode == 0  # unset variables: the defaults
+    assert world.lease()["ttl"] == 30.0

@@ -36,11 +36,14 @@ from rudder_ha.topologies.eks.k8s import (
 from rudder_ha.topologies.eks.k8s import drain as drain_module
 from rudder_ha.topologies.eks.k8s import jobsdb as jobsdb_module
 from rudder_ha.topologies.eks.k8s.from_config import workload_settings
+from rudder_ha.topologies.eks.k8s.settings import SUPPORTED_KUBERNETES_VERSIONS
 from tests.support import jobsdb as jdb
 from tests.support.postgres import ConnectionParams, PostgresServer, jobsdb, postgres_server  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
-CLUSTER_VERSION = "1.31"
+CLUSTER_VERSION = SUPPORTED_KUBERNETES_VERSIONS[0]
+"""The oldest supported version: the schema tests validate against it and every newer schema shipped, so
+against every version ``validate`` accepts."""
 TOKEN_SSM = "/rudder-ha/prod/workspace-token"
 TOKEN_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rudder-ha/prod/workspace-token-AbCdEf"
 CERT_ARN = "arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
@@ -241,6 +244,7 @@ def test_manifests_in_apply_order(manifests: list[dict[str, Any]]) -> None:
         ("NetworkPolicy", "allow-dns"),
         ("NetworkPolicy", "rudder-backend"),
         ("NetworkPolicy", "rudder-transformer"),
+        ("NetworkPolicy", "rudder-orphan-drain"),
         ("ServiceAccount", "rudder-backend"),
         ("ServiceAccount", "rudder-transformer"),
         ("StorageClass", "rudder-jobsdb-gp3-encrypted"),
@@ -828,7 +832,9 @@ def test_application_containers_run_as_high_uids(manifests: list[dict[str, Any]]
         ({"workspace_token": SecretRef()}, "exactly one"),
         ({"zones": ("eu-west-1a",)}, "two or more"),
         ({"backend_replica_count": 0}, "at least 1"),
-        ({"kubernetes_version": "1.29"}, r"1\.30 or newer"),
+        ({"kubernetes_version": "1.29"}, r"not a version EKS supports today"),
+        ({"kubernetes_version": "1.31"}, r"use one of 1\.32, "),  # extended support ended 2026-11-26
+        ({"kubernetes_version": "1.37"}, r"not a version EKS supports today"),
         ({"control_plane_url": "http://api.rudderstack.com"}, "https"),
         ({"backend_uid": 0}, "non-root"),
         ({"load_balancer_source_cidrs": ()}, "load_balancer_source_cidrs"),

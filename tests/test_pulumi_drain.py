@@ -16,7 +16,7 @@ import pytest
 
 from rudder_ha.config import load_environments, shipped_environment_files
 from rudder_ha.config.model import EnvironmentConfig
-from rudder_ha.instance.files import DRAIN_CHECK_PATH
+from rudder_ha.instance.files import DRAIN_WAIT_PATH
 from rudder_ha.parts.drain_pipeline.pulumi import DrainPipeline, DrainPipelineProps
 from rudder_ha.parts.drain_pipeline.spec import HANDOVER_COMMAND
 from rudder_ha.topologies import registry
@@ -94,6 +94,8 @@ def build(config: EnvironmentConfig, **overrides: Callable[[], Any] | Any) -> Bu
         }
         if drain.document is not None:
             watched["document_name"] = drain.document.name
+        if drain.command_rule is not None:
+            watched["command_rule_arn"] = drain.command_rule.arn
         for label, output in watched.items():
             output.apply(lambda value, label=label: seen.__setitem__(label, value))
 
@@ -161,23 +163,47 @@ def test_rule_target_and_queue_policy(env_built: tuple[EnvironmentConfig, Built]
     assert target.inputs["targetId"] == "drain-queue"
     policy = built.one("aws:sqs/queuePolicy:QueuePolicy", "drain-queue_policy")
     assert policy.inputs["queueUrl"] == seen["queue_url"]
+    lifecycle_statement = {
+        "Sid": "LifecycleEventsFromThisRule",
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": "sqs:SendMessage",
+        "Resource": seen["queue_arn"],
+        "Condition": {"ArnEquals": {"aws:SourceArn": seen["rule_arn"]}},
+    }
+    deny = {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "sqs:*",
+        "Resource": seen["queue_arn"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    if config.jobsdb.mode == "rds":  # the handover answers at once: no status-change rule
+        assert policy.json("policy")["Statement"] == [lifecycle_statement, deny]
+        assert len(built.all("aws:cloudwatch/eventRule:EventRule")) == 1
+        return
+    command_rule = built.one("aws:cloudwatch/eventRule:EventRule", "drain-command_rule")
+    assert command_rule.inputs["name"] == f"{config.name_prefix}-drain-check-status"
+    assert command_rule.json("eventPattern") == {
+        "source": ["aws.ssm"],
+        "detail-type": ["EC2 Command Invocation Status-change Notification"],
+        "detail": {"document-name": [seen["document_name"]], "status": ["Success", "Failed", "TimedOut", "Cancelled"]},
+    }
+    command_target = built.one("aws:cloudwatch/eventTarget:EventTarget", "drain-command_target")
+    assert command_target.inputs["rule"] == f"{config.name_prefix}-drain-check-status"
+    assert command_target.inputs["arn"] == seen["queue_arn"]
     assert policy.json("policy")["Statement"] == [
+        lifecycle_statement,
         {
-            "Sid": "LifecycleEventsFromThisRule",
+            "Sid": "CheckStatusEventsFromThisRule",
             "Effect": "Allow",
             "Principal": {"Service": "events.amazonaws.com"},
             "Action": "sqs:SendMessage",
             "Resource": seen["queue_arn"],
-            "Condition": {"ArnEquals": {"aws:SourceArn": seen["rule_arn"]}},
+            "Condition": {"ArnEquals": {"aws:SourceArn": seen["command_rule_arn"]}},
         },
-        {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "sqs:*",
-            "Resource": seen["queue_arn"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
+        deny,
     ]
 
 
@@ -202,12 +228,13 @@ def test_check_document_follows_jobsdb_mode(env_built: tuple[EnvironmentConfig, 
     assert document.inputs["documentFormat"] == "JSON"
     step = document.json("content")["mainSteps"][0]
     assert step["action"] == "aws:runShellScript"
-    assert step["inputs"]["timeoutSeconds"] == "60"
     (command,) = step["inputs"]["runCommand"]
     if config.jobsdb.mode == "rds":
         assert command == HANDOVER_COMMAND
+        assert step["inputs"]["timeoutSeconds"] == "60"
     else:
-        assert command.startswith(f"exec {DRAIN_CHECK_PATH} ")
+        assert command.startswith(f"exec {DRAIN_WAIT_PATH} ")
+        assert step["inputs"]["timeoutSeconds"] == "3600"
 
 
 @pytest.mark.parametrize("mode", ["instance", "rds"])
@@ -216,7 +243,13 @@ def test_check_document_both_modes(mode: str) -> None:
     content = built.one("aws:ssm/document:Document").json("content")
     (command,) = content["mainSteps"][0]["inputs"]["runCommand"]
     assert (command == HANDOVER_COMMAND) == (mode == "rds")
-    assert ("rudder-drain-check" in command) == (mode == "instance")
+    assert ("rudder-drain-wait" in command) == (mode == "instance")
+    # Only a waiting check has status changes worth waking the drain for: the rds handover answers at once.
+    rules = [rule.inputs["name"] for rule in built.all("aws:cloudwatch/eventRule:EventRule")]
+    assert (f"{SINGLE_NODE[0].name_prefix}-drain-check-status" in rules) == (mode == "instance")
+    policy = built.one("aws:sqs/queuePolicy:QueuePolicy", "drain-queue_policy").json("policy")
+    sids = [statement["Sid"] for statement in policy["Statement"]]
+    assert ("CheckStatusEventsFromThisRule" in sids) == (mode == "instance")
 
 
 def test_function_settings_and_environment(env_built: tuple[EnvironmentConfig, Built]) -> None:
@@ -242,6 +275,11 @@ def test_function_settings_and_environment(env_built: tuple[EnvironmentConfig, B
         "DRAIN_STRATEGY": "ec2",
         "DRAIN_CHECK_DOCUMENT": seen["document_name"],
         "SSM_COMMAND_TIMEOUT_SECONDS": "60",
+        **(
+            {"DRAIN_CHECK_WAIT_SECONDS": "3300", "FALLBACK_POLL_SECONDS": "420"}
+            if config.jobsdb.mode == "instance"
+            else {}
+        ),
     }
     # The handler's own reader accepts this environment and reads back the same values.
     drain_config = drain_config_module().DrainConfig.from_env(variables)
@@ -249,6 +287,7 @@ def test_function_settings_and_environment(env_built: tuple[EnvironmentConfig, B
     assert drain_config.check_document == f"{config.name_prefix}-drain-check"
     assert drain_config.deadline_seconds == config.drain.deadline_seconds
     assert drain_config.asg_names == {f"{config.name_prefix}-data-plane"}
+    assert drain_config.check_wait_seconds == (3300 if config.jobsdb.mode == "instance" else 0)
     logs = built.one("aws:cloudwatch/logGroup:LogGroup")
     assert logs.inputs["name"] == f"/aws/lambda/{config.name_prefix}-drain"
     assert logs.inputs["kmsKeyId"] == seen["key_arn"]

@@ -305,8 +305,11 @@ def test_autoscaling_group_of_one_with_drain_hook(config: EnvironmentConfig, bun
     group = _only(mocks, "aws:autoscaling/group:Group", "data_plane-group")
     i = group.inputs
     assert i["name"] == f"{name}-data-plane"
-    assert (i["minSize"], i["maxSize"], i["desiredCapacity"]) == (1, 1, 1)
-    assert i["healthCheckType"] == "ELB"
+    standby = scaling.failover.hot_standby
+    # a hot standby (README "Failover") is a group of two on EC2 health; otherwise one on the ALB's health
+    size = 2 if standby else 1
+    assert (i["minSize"], i["maxSize"], i["desiredCapacity"]) == (size, size, size)
+    assert i["healthCheckType"] == ("EC2" if standby else "ELB")
     assert i["healthCheckGracePeriod"] == scaling.health_check_grace_period_seconds
     assert i["defaultInstanceWarmup"] == scaling.default_instance_warmup_seconds
     assert i["vpcZoneIdentifiers"] == SUBNETS
@@ -318,13 +321,13 @@ def test_autoscaling_group_of_one_with_drain_hook(config: EnvironmentConfig, bun
     assert i["instanceRefresh"] == {
         "strategy": "Rolling",
         "preferences": {
-            "minHealthyPercentage": 0,
+            "minHealthyPercentage": 50 if standby else 0,
             "maxHealthyPercentage": 100,
             "skipMatching": True,
             "instanceWarmup": str(scaling.default_instance_warmup_seconds),
         },
     }
-    assert i["instanceMaintenancePolicy"] == {"minHealthyPercentage": 0, "maxHealthyPercentage": 100}
+    assert i["instanceMaintenancePolicy"] == {"minHealthyPercentage": 50 if standby else 0, "maxHealthyPercentage": 100}
     assert i["initialLifecycleHooks"] == [
         {
             "name": f"{name}-drain",

@@ -96,7 +96,7 @@ def test_main_deploys_the_stack_named_environment(pulumi_runs: dict[str, Any]) -
 def test_every_resource_is_inside_a_component(environment: str, pulumi_runs: dict[str, Any]) -> None:
     """Logical names are ``<component>-<cdktf construct id>``: a state file reads like the cdktf tree."""
     components = {"key", "network", "load_balancer", "jobsdb", "artifacts", "instance_role", "data_plane"}
-    components |= {"alerting", "drain", "dashboard", "image_pipeline"}
+    components |= {"alerting", "drain", "dashboard", "image_pipeline", "event_archive", "drill_experiment"}
     for resource in pulumi_runs[environment].resources:
         if resource.type.startswith("aws:"):
             assert resource.name.split("-")[0] in components, resource.name

@@ -54,7 +54,14 @@ def expected_alarms(synth: SynthOutput, env: str) -> dict[str, tuple[str | None,
     t = synth.configs[env].alerting.thresholds
     return {
         "no-healthy-target": ("HealthyHostCount", 1, 1, "breaching", "critical"),
-        "unhealthy-host": ("UnHealthyHostCount", 1, 2, "notBreaching", "warning"),
+        # a hot standby fails /health by design: only a target beyond it warns
+        "unhealthy-host": (
+            "UnHealthyHostCount",
+            synth.configs[env].autoscaling.failover.group_size,
+            2,
+            "notBreaching",
+            "warning",
+        ),
         "alb-5xx-rate": (None, t.alb_5xx_percent, 1, "notBreaching", "critical"),
         "target-response-time-p99": (
             "TargetResponseTime",

@@ -36,16 +36,45 @@ def test_lifecycle_events_reach_an_encrypted_queue_with_a_dlq(synth: SynthOutput
     redrive = json.loads(queue["redrive_policy"])
     assert redrive["maxReceiveCount"] >= 3
     assert "aws_sqs_queue.drain_dlq" in redrive["deadLetterTargetArn"]
+    waits = not synth.configs[env].jobsdb.on_rds  # instance mode: the waiting check's events wake the drain
     targets = [t for t in resources(stack, "aws_cloudwatch_event_target") if "drain_queue" in t["arn"]]
-    assert len(targets) == 1
+    routed = sorted(t["rule"].split(".")[1].split("_")[1] for t in targets)
+    assert routed == (["command", "rule"] if waits else ["rule"])
     queue_policy = json.loads(
         next(p for p in resources(stack, "aws_sqs_queue_policy") if "drain_queue" in p["queue_url"])["policy"]
     )
     statements = {s["Sid"]: s for s in queue_policy["Statement"]}
-    assert set(statements) == {"LifecycleEventsFromThisRule", "DenyInsecureTransport"}
+    expected = {"LifecycleEventsFromThisRule", "DenyInsecureTransport"}
+    assert set(statements) == (expected | {"CheckStatusEventsFromThisRule"} if waits else expected)
     statement = statements["LifecycleEventsFromThisRule"]
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
     assert "aws_cloudwatch_event_rule.drain_rule" in statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+    if not waits:
+        return
+    command = statements["CheckStatusEventsFromThisRule"]
+    assert command["Principal"] == {"Service": "events.amazonaws.com"} and command["Action"] == "sqs:SendMessage"
+    assert "aws_cloudwatch_event_rule.drain_command_rule" in command["Condition"]["ArnEquals"]["aws:SourceArn"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_check_status_events_of_this_document_only_wake_the_drain(synth: SynthOutput, env: str) -> None:
+    """The second rule routes final status changes of this deployment's check document, nothing else (instance
+    mode; the rds handover answers at once and has no such rule)."""
+    stack = synth.stack(env)
+    rules = [
+        r for r in resources(stack, "aws_cloudwatch_event_rule") if r["name"] == f"rudder-ha-{env}-drain-check-status"
+    ]
+    if synth.configs[env].jobsdb.on_rds:
+        assert rules == []
+        return
+    (rule,) = rules
+    pattern = json.loads(rule["event_pattern"])
+    assert pattern["source"] == ["aws.ssm"]
+    assert pattern["detail-type"] == ["EC2 Command Invocation Status-change Notification"]
+    (document,) = pattern["detail"]["document-name"]
+    assert document.startswith("${aws_ssm_document.drain_check_document_")
+    assert sorted(pattern["detail"]["status"]) == ["Cancelled", "Failed", "Success", "TimedOut"]
+    assert set(pattern) == {"source", "detail-type", "detail"} and set(pattern["detail"]) == {"document-name", "status"}
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -79,6 +108,10 @@ def test_queue_feeds_the_drain_lambda_with_partial_batch_failures(synth: SynthOu
     assert variables["ENVIRONMENT"] == env
     assert variables["DRAIN_TABLE_NAME"].startswith("${aws_dynamodb_table.")
     assert variables["DRAIN_CHECK_DOCUMENT"].startswith("${aws_ssm_document.")
+    if synth.configs[env].jobsdb.on_rds:
+        assert "DRAIN_CHECK_WAIT_SECONDS" not in variables
+    else:
+        assert variables["DRAIN_CHECK_WAIT_SECONDS"] == "3300" and variables["FALLBACK_POLL_SECONDS"] == "420"
     assert variables["ALERT_TOPIC_ARN"].startswith("${aws_sns_topic.")
     rule = next(r for r in resources(stack, "aws_cloudwatch_event_rule") if r["name"] == f"rudder-ha-{env}-drain")
     routed = json.loads(rule["event_pattern"])["detail"]["AutoScalingGroupName"]
@@ -110,10 +143,13 @@ def test_check_document_runs_the_on_node_script(synth: SynthOutput, env: str) ->
         (command,) = step["inputs"]["runCommand"]
         assert command.startswith("systemctl stop rudder-backend.service rudder-jobsdb-fence.service")
         assert "exit 69" in command
+        assert step["inputs"]["timeoutSeconds"] == "60"
     else:
+        # one command per drain: waits on the node and exits the moment the jobsdb is drained
         assert step["inputs"]["runCommand"] == [
-            "exec /usr/local/bin/rudder-drain-check --env-file /run/rudder-ha/jobsdb.env"
+            "exec /usr/local/bin/rudder-drain-wait --env-file /run/rudder-ha/jobsdb.env --interval 1 --max-seconds 3300"
         ]
+        assert int(step["inputs"]["timeoutSeconds"]) > 3300, "the script ends with its verdict before SSM kills it"
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

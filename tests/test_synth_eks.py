@@ -27,7 +27,7 @@ def test_cluster_has_its_own_state(stack: dict[str, Any]) -> None:
 
 def test_cluster_is_private_encrypted_logged_and_uses_access_entries(stack: dict[str, Any]) -> None:
     cluster = only(stack, "aws_eks_cluster")
-    assert cluster["version"] == "1.31"
+    assert cluster["version"] == "1.35"
     assert cluster["access_config"] == {
         "authentication_mode": "API",
         "bootstrap_cluster_creator_admin_permissions": False,
@@ -61,7 +61,14 @@ def test_cluster_is_private_encrypted_logged_and_uses_access_entries(stack: dict
 
 def test_addons_with_pod_identity(stack: dict[str, Any]) -> None:
     addons = {a["addon_name"]: a for a in resources(stack, "aws_eks_addon")}
-    assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver"}
+    assert set(addons) == {
+        "vpc-cni",
+        "coredns",
+        "kube-proxy",
+        "eks-pod-identity-agent",
+        "aws-ebs-csi-driver",
+        "amazon-cloudwatch-observability",
+    }
     assert addons["vpc-cni"]["pod_identity_association"][0]["service_account"] == "aws-node"
     assert addons["aws-ebs-csi-driver"]["pod_identity_association"][0]["service_account"] == "ebs-csi-controller-sa"
     roles = {r["name"]: r for r in resources(stack, "aws_iam_role")}
@@ -148,3 +155,23 @@ def test_node_drain_reuses_the_pipeline_with_the_eks_strategy(stack: dict[str, A
         if "cluster_security_group_id" in r["security_group_id"]
     ]
     assert len(ingress) == 1 and ingress[0]["from_port"] == 443
+
+
+def test_node_groups_follow_the_cluster_and_update_one_zone_at_a_time(stack: dict[str, Any]) -> None:
+    """A version or launch-template change replaces one node at a time in one AZ at a time, and does not fail
+    on EKS's 15-minute eviction window: the terminating lifecycle hook and the drain Lambda hold each retired
+    node until its backend pods have drained (README, EKS: node upgrades)."""
+    (cluster_key,) = stack["resource"]["aws_eks_cluster"]
+    groups = stack["resource"]["aws_eks_node_group"]
+    keys = sorted(groups, key=lambda k: groups[k]["node_group_name"])
+    for i, key in enumerate(keys):
+        group = groups[key]
+        assert group["version"] == f"${{aws_eks_cluster.{cluster_key}.version}}"
+        assert group["force_update_version"] is True
+        assert group["update_config"] == {"max_unavailable": 1}
+        if i:
+            assert f"aws_eks_node_group.{keys[i - 1]}" in group["depends_on"]
+    hooks = resources(stack, "aws_autoscaling_lifecycle_hook")
+    assert len(hooks) == len(keys) and all(
+        h["lifecycle_transition"] == "autoscaling:EC2_INSTANCE_TERMINATING" for h in hooks
+    )

@@ -58,7 +58,7 @@ def test_reads_the_existing_cluster_and_stores_no_token(stack: dict[str, Any]) -
 
 
 def test_helm_releases_are_pinned_public_charts(stack: dict[str, Any]) -> None:
-    releases = {r["chart"]: r for r in resources(stack, "helm_release")}
+    releases = {r["chart"]: r for r in resources(stack, "helm_release") if "repository" in r}
     assert {chart: r["repository"] for chart, r in releases.items()} == {
         "aws-load-balancer-controller": "https://aws.github.io/eks-charts",
         "secrets-store-csi-driver": "https://kubernetes-sigs.github.io/secrets-store-csi-driver/charts",
@@ -105,7 +105,10 @@ def test_pod_identity_associations(stack: dict[str, Any]) -> None:
 
 def test_backend_role_reads_the_workspace_token_only(synth: SynthOutput, stack: dict[str, Any]) -> None:
     token = synth.configs[ENV].rudder.workspace_token
-    (read,) = role_policy(stack, "backend")  # no key configured: no kms:Decrypt statement
+    # no key configured: no kms:Decrypt statement; the backlog sidecar publishes to RudderHA only
+    read, metrics = role_policy(stack, "backend")
+    assert metrics["Action"] == "cloudwatch:PutMetricData"
+    assert metrics["Condition"] == {"StringEquals": {"cloudwatch:namespace": "RudderHA"}}
     assert_scoped(read)
     assert read["Action"] == ["secretsmanager:GetSecretValue"]
     assert read["Resource"] == token.secrets_manager_arn
@@ -191,12 +194,44 @@ def terraform_literal(value: Any) -> Any:
 
 
 def test_every_rendered_manifest_is_applied_once(stack: dict[str, Any], rendered: list[dict[str, Any]]) -> None:
+    """Every manifest as a ``kubernetes_manifest``, but the SecretProviderClass: the local chart's release."""
     applied = stack["resource"]["kubernetes_manifest"]
-    ids = [manifest_id(m) for m in rendered]
-    assert len(set(ids)) == len(ids) == len(applied)
+    manifests = [m for m in rendered if m["kind"] != "SecretProviderClass"]
+    ids = [manifest_id(m) for m in manifests]
+    assert len(set(ids)) == len(ids) == len(applied) == len(rendered) - 1
     assert set(applied) == set(ids)
-    for manifest in rendered:
+    for manifest in manifests:
         assert applied[manifest_id(manifest)]["manifest"] == terraform_literal(manifest), manifest_id(manifest)
+    (spc,) = [m for m in rendered if m["kind"] == "SecretProviderClass"]
+    release = stack["resource"]["helm_release"]["workspace_token_class"]
+    assert yaml.safe_load(release["values"][0]) == {"manifest": spc}
+    assert release["namespace"] == spc["metadata"]["namespace"]
+
+
+def test_the_secret_provider_class_plans_before_its_crd_exists(stack: dict[str, Any]) -> None:
+    """The first ``make deploy`` plans the workload stack before the CSI driver has installed the
+    SecretProviderClass CRD: nothing in the plan may need that CRD (a kubernetes_manifest of it would read
+    its schema), so the class is a Helm release of a chart shipped with the stack."""
+    assert not [m for m in resources(stack, "kubernetes_manifest") if m["manifest"]["kind"] == "SecretProviderClass"]
+    release = stack["resource"]["helm_release"]["workspace_token_class"]
+    assert release["chart"].startswith("assets/") and "repository" not in release
+    assert {"helm_release.secrets_store_csi_driver", "helm_release.secrets_store_csi_provider_aws"} <= set(
+        release["depends_on"]
+    )
+    crds = {m["manifest"]["kind"] for m in resources(stack, "kubernetes_manifest")} - {
+        "Namespace",
+        "NetworkPolicy",
+        "ServiceAccount",
+        "StorageClass",
+        "ConfigMap",
+        "Service",
+        "Deployment",
+        "HorizontalPodAutoscaler",
+        "StatefulSet",
+        "PodDisruptionBudget",
+        "Ingress",
+    }
+    assert crds == set(), f"custom resources planned as manifests: {crds}"
 
 
 def test_manifest_ids_are_stable() -> None:
@@ -208,8 +243,8 @@ def test_manifest_ids_are_stable() -> None:
 
 def test_manifests_wait_for_what_they_need(stack: dict[str, Any]) -> None:
     applied = stack["resource"]["kubernetes_manifest"]
-    spc = applied["k8s_secretproviderclass_rudder_rudder_workspace_token"]["depends_on"]
-    assert {"helm_release.secrets_store_csi_driver", "helm_release.secrets_store_csi_provider_aws"} <= set(spc)
+    after_class = [m for m in applied.values() if m.get("depends_on") == ["helm_release.workspace_token_class"]]
+    assert len(after_class) == 1  # the manifest rendered after the class waits for its release
     ingress = applied["k8s_ingress_rudder_rudder_gateway"]["depends_on"]
     assert "helm_release.lb_controller" in ingress
     backend = applied["k8s_statefulset_rudder_rudder_backend"]["depends_on"]
@@ -224,7 +259,7 @@ def test_network_policies_are_applied_before_any_workload(
     applied = stack["resource"]["kubernetes_manifest"]
     ids = [manifest_id(m) for m in rendered]
     policies = [i for i in ids if i.startswith("k8s_networkpolicy_rudder_")]
-    assert policies == ids[1 : 1 + len(policies)] and len(policies) == 4
+    assert policies == ids[1 : 1 + len(policies)] and len(policies) == 5
     assert applied[policies[0]]["depends_on"] == ["kubernetes_manifest.k8s_namespace_cluster_rudder"]
     first_workload = min(
         ids.index("k8s_statefulset_rudder_rudder_backend"), ids.index("k8s_deployment_rudder_rudder_transformer")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from typing import Any
 
 import pytest
@@ -38,7 +39,9 @@ def assert_scoped(statement: dict[str, Any]) -> None:
     if statement["Resource"] == "*":
         assert set(actions) <= WILDCARD_ONLY_ACTIONS, statement
         if "cloudwatch:PutMetricData" in actions:
-            assert statement["Condition"]["StringEquals"]["cloudwatch:namespace"] == "RudderHA", statement
+            # the project's own (backlog) namespace, or the one rudder-server's statsd metrics go to
+            namespace = statement["Condition"]["StringEquals"]["cloudwatch:namespace"]
+            assert namespace == "RudderHA" or re.fullmatch(r"RudderHA/[a-z0-9-]+/rudder-server", namespace), statement
 
 
 def test_every_shipped_environment_has_its_own_stack(synth: SynthOutput) -> None:
@@ -307,8 +310,9 @@ def test_autoscaling_group_of_exactly_one_replaced_on_elb_health(synth: SynthOut
     stack = synth.stack(env)
     config = synth.configs[env]
     group = only(stack, "aws_autoscaling_group")
-    assert group["min_size"] == group["max_size"] == group["desired_capacity"] == 1
-    assert group["health_check_type"] == "ELB"
+    hot_standby = config.autoscaling.failover.hot_standby  # prod: a holder and a standby (tests/test_failover.py)
+    assert group["min_size"] == group["max_size"] == group["desired_capacity"] == (2 if hot_standby else 1)
+    assert group["health_check_type"] == ("EC2" if hot_standby else "ELB")
     assert group["health_check_grace_period"] == config.autoscaling.health_check_grace_period_seconds
     assert len(group["vpc_zone_identifier"]) >= 2
     if config.network.creates_vpc:
@@ -316,10 +320,20 @@ def test_autoscaling_group_of_exactly_one_replaced_on_elb_health(synth: SynthOut
         assert sorted(group["vpc_zone_identifier"]) == sorted(f"${{aws_subnet.{k}.id}}" for k in private)
     assert group["target_group_arns"][0].startswith("${aws_lb_target_group.")
     assert group["launch_template"]["version"].endswith(".latest_version}")
-    assert group["instance_maintenance_policy"] == {"min_healthy_percentage": 0, "max_healthy_percentage": 100}
+    least = 50 if hot_standby else 0  # one of two at a time, or the only one
+    assert group["instance_maintenance_policy"] == {"min_healthy_percentage": least, "max_healthy_percentage": 100}
     refresh = group["instance_refresh"]
     assert refresh["preferences"]["max_healthy_percentage"] == 100
-    assert refresh["preferences"]["min_healthy_percentage"] == 0
+    assert refresh["preferences"]["min_healthy_percentage"] == least
+    reports = [p for p in resources(stack, "aws_iam_role_policy") if p["name"] == "report-own-health"]
+    if hot_standby:
+        (report,) = reports
+        assert report["role"] == f"rudder-ha-{env}-data-plane"
+        (statement,) = policy(report["policy"])["Statement"]
+        assert statement["Action"] == "autoscaling:SetInstanceHealth"
+        assert statement["Resource"].startswith("${aws_autoscaling_group.") and statement["Resource"].endswith(".arn}")
+    else:
+        assert reports == []
     (hook,) = group["initial_lifecycle_hook"]
     assert hook["lifecycle_transition"] == "autoscaling:EC2_INSTANCE_TERMINATING"
     assert hook["heartbeat_timeout"] == config.autoscaling.lifecycle_hook.heartbeat_timeout_seconds
@@ -366,6 +380,8 @@ def test_instance_role_is_scoped(synth: SynthOutput, env: str) -> None:
         expected.append(config.rudder.workspace_token.ssm_parameter)
     if config.jobsdb.on_rds:
         expected.append(f"/rudder-ha/{env}/jobsdb")
+    if config.event_archive.enabled:
+        expected.append(f"/rudder-ha/{env}/event-archive")
     assert readable == sorted(expected)
     token = config.rudder.workspace_token
     read = next(

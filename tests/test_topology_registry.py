@@ -106,9 +106,11 @@ def test_what_each_topology_reads_is_a_setting_and_every_section_is_read_by_one(
 
 def test_eks_ignores_what_its_stacks_never_read() -> None:
     eks = registry.named("eks")
-    for setting in ("instance", "autoscaling.warm_pool", "degraded_mode", "image_pipeline", "alerting", "jobsdb"):
+    for setting in ("instance", "autoscaling.warm_pool", "degraded_mode", "image_pipeline", "jobsdb"):
         assert not eks.reads_setting(setting) and eks.unread_reason(setting), setting
     assert eks.reads_setting("autoscaling") and eks.reads_setting("autoscaling.lifecycle_hook.default_result")
+    # receivers and thresholds reach the cluster stack's alerting and the workload stack's alarms
+    assert eks.reads_setting("alerting.pagerduty_routing_key") and eks.reads_setting("alerting.thresholds")
 
 
 def test_state_keys_are_where_the_stacks_keep_their_state() -> None:

@@ -2,7 +2,9 @@
 
 Trigger: an SQS queue (event source mapping, small batch size, ``ReportBatchItemFailures``) fed
 by an EventBridge rule matching ``EC2 Instance-terminate Lifecycle Action`` for this
-environment's Auto Scaling groups, and by this function's own delayed continuation messages.
+environment's Auto Scaling groups, by a second rule matching the final ``EC2 Command Invocation
+Status-change Notification`` of this environment's check document (wake-ups), and by this
+function's own delayed continuation messages.
 
 For every terminating lifecycle action the function takes the instance out of all target groups
 of its group, waits out ELB draining, then runs ``rudder-drain-check`` on the instance through
@@ -27,6 +29,11 @@ Environment variables (details in :mod:`lifecycle_drain.config`):
 * ``ABANDON_AFTER_DEADLINE`` - ``true`` completes with ABANDON after the deadline; this may
   lose events still in the jobsdb (default false: wait up to the hook's global timeout).
 * ``SSM_COMMAND_TIMEOUT_SECONDS`` - SSM delivery timeout of one check (default 60).
+* ``DRAIN_CHECK_WAIT_SECONDS`` - 0 (default): the check answers at once and is polled. N > 0: the
+  check waits on the instance up to N s and exits the moment the jobsdb is drained; its Run Command
+  status-change event (EventBridge -> this queue) wakes the drain at once (README.md).
+* ``FALLBACK_POLL_SECONDS`` - with a waiting check, how often the command is read when no event
+  came (default 420).
 
 The module is the zip root's ``handler.py``; the code lives in the ``lifecycle_drain`` package beside it.
 """

@@ -81,6 +81,11 @@ ACTIONS_WITHOUT_RESOURCES: dict[str, str] = {
     "ec2:DescribeSubnets": "Describe call: no resource type",
     "ec2:DescribeTags": "Describe call: no resource type",
     "ec2:DescribeVpcs": "Describe call: no resource type",
+    "ec2:DescribeNetworkAcls": "Describe call: no resource type",
+    "ec2:DescribeManagedPrefixLists": "Describe call: no resource type",
+    # The drill's FIS role (rudder_ha/parts/drill_experiment/).
+    "ec2:InjectApiError": "FIS API-error injection: SAR lists no resource type; held to one FIS action and one "
+    "group by ec2:FisActionId and ec2:FisTargetArns",
     "elasticloadbalancing:DescribeListenerAttributes": "Describe call: no resource type",
     "elasticloadbalancing:DescribeListenerCertificates": "Describe call: no resource type",
     "elasticloadbalancing:DescribeListeners": "Describe call: no resource type",

@@ -99,8 +99,30 @@ CRASH_WINDOW_SECONDS = 300
 # over only after the lease has gone unrenewed this long (or was released at the end of a drain).
 FENCE_LEASE_TTL_SECONDS = 30
 
-# EKS topology. Native sidecars (the per-pod jobsdb outliving the backend at shutdown) need >= 1.29.
-EKS_KUBERNETES_VERSION = "1.31"
+# Failover (README "Failover"). replace keeps the product contract of a group of exactly one: it is the only
+# mode instance mode can have (the standby could not reach a jobsdb on another instance's disk). With
+# replace, a replacement boots while the old lease runs out, so 30 s costs nothing (the rto timeline's fence
+# step is 0); renewing every 5 s leaves a holder 20 s of database trouble before it stops itself.
+FAILOVER_MODE = "replace"
+# hot_standby: the lease is the whole detection of a silent holder (frozen, powered off, cut off), so it is
+# short: 10 s renews every 1.7 s and stops a holder after 6.7 s without a renewal (each database call gives
+# up after 3.3 s, a third of it). RDS answers a renewal in milliseconds; an RDS failover (60-120 s) stops the
+# holder whatever the TTL. Shorter than 6 s would renew more than once a second. The rto timeline of prod
+# (43 s) has 2 s to spare against the 45 s goal, so a longer lease needs another term to shrink.
+HOT_STANDBY_LEASE_TTL_SECONDS = 10
+# hot_standby: the holder's agent checks its backend's /health after every renewal (every 1.7 s at 10 s);
+# three failures in a row (about 6.7 s with the check's own timeout, like the ALB's 2 x 5 s + 4 s) hand the
+# lease over and report the instance unhealthy to its group. The backend must first answer 200 once, within
+# the group's health check grace period.
+HOT_STANDBY_HEALTH_FAILURES = 3
+# hot_standby: the standby's acquire waits a year rather than 10 min: between two waits its unit would
+# restart (RestartSec 5 s), and a holder failing then would be taken over 5 s later than the rto model says.
+HOT_STANDBY_MAX_WAIT_SECONDS = 365 * 24 * 3600
+
+# EKS topology: the newest version in standard support with dates in the EKS user guide (until 2027-03-27)
+# and known to the pinned checkov; 1.36 is accepted too
+# (rudder_ha.topologies.eks.k8s.settings.SUPPORTED_KUBERNETES_VERSIONS).
+EKS_KUBERNETES_VERSION = "1.35"
 EKS_NODE_INSTANCE_TYPE = "m6i.xlarge"
 EKS_NODES_PER_AZ = {"min": 1, "max": 3, "desired": 1}
 EKS_NODE_VOLUME_SIZE_GIB = 100
@@ -108,3 +130,34 @@ EKS_BACKEND_REPLICA_COUNT = 2
 EKS_TERMINATION_GRACE_PERIOD_SECONDS = 3600  # a backend pod may take an hour to drain its jobsdb
 EKS_TRANSFORMER_REPLICAS = (2, 6)
 EKS_JOBSDB_VOLUME_SIZE_GIB = 50
+
+# EKS container requests and limits (eks.resources.<container>), sized for m6i.xlarge nodes (4 vCPU, 16 GiB).
+# Requests are what the scheduler reserves, so they are a container's steady use; limits sit well above them,
+# so normal bursts are not throttled and only a container that keeps the node busy is held back. Each memory
+# limit is twice its request: a runaway process is killed before it starves its neighbours.
+# - backend: rudder-server (gateway, processor, router in one process) idles near a core and 1-2 GiB; its CPU
+#   limit is a whole node's 4 vCPU so a processing burst is never throttled, and GOMAXPROCS follows it.
+# - transformer and postgres: half a core steady, up to two for a transformation burst or a vacuum.
+# - drain: the drain agent and the backlog-metrics sidecar (each its own container with these values): a short
+#   psql query per poll, plus the AWS CLI once a minute for the metrics; memory is the CLI's peak.
+EKS_RESOURCES = {
+    "backend": {"cpu_request": "1", "memory_request": "2Gi", "cpu_limit": "4", "memory_limit": "4Gi"},
+    "transformer": {"cpu_request": "500m", "memory_request": "1Gi", "cpu_limit": "2", "memory_limit": "2Gi"},
+    "postgres": {"cpu_request": "500m", "memory_request": "1Gi", "cpu_limit": "2", "memory_limit": "2Gi"},
+    "drain": {"cpu_request": "20m", "memory_request": "32Mi", "cpu_limit": "250m", "memory_limit": "128Mi"},
+}
+
+# Event archive (rudder-server's archiver -> S3; README "Replay after a jobsdb loss"). On in prod: a lost
+# jobsdb (an instance-mode disk, or an RDS restore to an earlier point) otherwise loses every accepted event
+# not yet delivered, and only the archive can re-send them. Off elsewhere: dev and staging data is
+# re-creatable and the bucket costs money. Gateway jobs are rarely read after a day or two, so objects move
+# to Standard-IA after 30 days (the least S3 allows for that class) and expire after a year, long enough
+# to notice a loss and replay, short enough not to keep raw event payloads (personal data) for ever.
+EVENT_ARCHIVE_ENABLED_IN = ("prod",)
+EVENT_ARCHIVE_TRANSITION_DAYS = 30
+EVENT_ARCHIVE_TRANSITION_STORAGE_CLASS = "STANDARD_IA"
+EVENT_ARCHIVE_EXPIRATION_DAYS = 365
+
+# The az-loss drill's FIS experiment templates in the stack (README "Measuring it: `drill`"). Off by
+# default: a template is a standing way to cut a zone off the data plane, so an environment opts in.
+DRILL_AZ_LOSS_EXPERIMENT = False

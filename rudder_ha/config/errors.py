@@ -25,8 +25,10 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        """Always one line: whatever the file holds, it cannot add a line of its own."""
-        return f"{one_line(self.file, 4096)}: {one_line(self.path) or '(top level)'}: {one_line(self.message, 1000)}"
+        """Always one line: whatever the file holds, it cannot add a line of its own, and a key holding ``:``
+        cannot shift where the path ends (it is shown as ``\u003a``)."""
+        path = one_line(self.path).replace(":", "\\u003a") or "(top level)"
+        return f"{one_line(self.file, 4096)}: {path}: {one_line(self.message, 1000)}"
 
 
 class ConfigError(Exception):

@@ -14,10 +14,15 @@ from rudder_ha.config.model import (
     AlertingSettings,
     AlertThresholds,
     AutoscalingSettings,
+    ContainerResources,
     DegradedModeSettings,
     DrainSettings,
+    DrillSettings,
+    EksResources,
     EksSettings,
     EnvironmentConfig,
+    EventArchiveSettings,
+    FailoverSettings,
     HealthCheckSettings,
     ImagePipelineSettings,
     InstanceSettings,
@@ -176,6 +181,7 @@ def _build(doc: dict[str, Any], source: str) -> EnvironmentConfig:
                 ),
                 default_result=hook.get("default_result", defaults.LIFECYCLE_DEFAULT_RESULT),
             ),
+            failover=_failover(asg.get("failover") or {}),
         ),
         rudder=RudderSettings(
             backend_image=rudder["backend_image"],
@@ -195,12 +201,28 @@ def _build(doc: dict[str, Any], source: str) -> EnvironmentConfig:
         ),
         eks=_eks(doc.get("eks") or {}) if topology.settings_section == _EKS_SECTION else None,
         degraded_mode=_degraded_mode(doc.get("degraded_mode") or {}),
+        event_archive=_event_archive(doc.get("event_archive") or {}, tier, topology.reads_setting("event_archive")),
+        drill=DrillSettings(
+            az_loss_experiment=(doc.get("drill") or {}).get("az_loss_experiment", defaults.DRILL_AZ_LOSS_EXPERIMENT)
+        ),
         explicit=frozenset(_paths(doc)),
     )
 
 
 _EKS_SECTION = "eks"
 """The section :class:`EksSettings` is built from, for the topology that reads it."""
+
+
+def _event_archive(archive: dict[str, Any], tier: str, read: bool) -> EventArchiveSettings:
+    """On by default in the tiers of ``defaults.EVENT_ARCHIVE_ENABLED_IN``, where the topology archives at all."""
+    return EventArchiveSettings(
+        enabled=archive.get("enabled", read and tier in defaults.EVENT_ARCHIVE_ENABLED_IN),
+        transition_days=archive.get("transition_days", defaults.EVENT_ARCHIVE_TRANSITION_DAYS),
+        transition_storage_class=archive.get(
+            "transition_storage_class", defaults.EVENT_ARCHIVE_TRANSITION_STORAGE_CLASS
+        ),
+        expiration_days=archive.get("expiration_days", defaults.EVENT_ARCHIVE_EXPIRATION_DAYS),
+    )
 
 
 def _degraded_mode(degraded: dict[str, Any]) -> DegradedModeSettings:
@@ -230,6 +252,17 @@ def _eks(eks: dict[str, Any]) -> EksSettings:
         transformer_min_replicas=eks.get("transformer_min_replicas", transformer_min),
         transformer_max_replicas=eks.get("transformer_max_replicas", transformer_max),
         jobsdb_volume_size_gib=eks.get("jobsdb_volume_size_gib", defaults.EKS_JOBSDB_VOLUME_SIZE_GIB),
+        resources=_eks_resources(eks.get("resources") or {}),
+    )
+
+
+def _eks_resources(resources: dict[str, Any]) -> EksResources:
+    """Each container's four quantities: the file's where it sets them, ``defaults.EKS_RESOURCES`` elsewhere."""
+    return EksResources(
+        **{
+            container: ContainerResources(**{**values, **(resources.get(container) or {})})
+            for container, values in defaults.EKS_RESOURCES.items()
+        }
     )
 
 
@@ -254,6 +287,12 @@ def _jobsdb(jobsdb: dict[str, Any], tier: str) -> JobsdbSettings:
         deletion_protection=jobsdb.get("deletion_protection", prod),
         kms_key_arn=jobsdb.get("kms_key_arn"),
     )
+
+
+def _failover(failover: dict[str, Any]) -> FailoverSettings:
+    mode = failover.get("mode", defaults.FAILOVER_MODE)
+    ttl = defaults.HOT_STANDBY_LEASE_TTL_SECONDS if mode == "hot_standby" else defaults.FENCE_LEASE_TTL_SECONDS
+    return FailoverSettings(mode=mode, lease_ttl_seconds=failover.get("lease_ttl_seconds", ttl))
 
 
 def _drain(drain: dict[str, Any]) -> DrainSettings:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from rudder_ha.config.versions import Release, server_release
+
 Tier = Literal["dev", "staging", "prod"]
 Topology = Literal["single_node", "eks"]
 
@@ -124,13 +126,33 @@ class LifecycleHookSettings:
 
 
 @dataclass(frozen=True)
+class FailoverSettings:
+    """How a failed data plane is replaced (README "Failover")."""
+
+    mode: Literal["replace", "hot_standby"] = "replace"
+    lease_ttl_seconds: int = 30
+    """The jobsdb lease (rds mode): renewed every sixth of it; a silent holder loses it this long after."""
+
+    @property
+    def hot_standby(self) -> bool:
+        """Two instances: one holds the jobsdb lease and serves, the other waits for it, already booted."""
+        return self.mode == "hot_standby"
+
+    @property
+    def group_size(self) -> int:
+        """min = max = desired of the autoscaling group."""
+        return 2 if self.hot_standby else 1
+
+
+@dataclass(frozen=True)
 class AutoscalingSettings:
-    """The autoscaling group of exactly one instance."""
+    """The autoscaling group: exactly one instance, or a holder and a hot standby (``failover``)."""
 
     health_check_grace_period_seconds: int
     default_instance_warmup_seconds: int
     warm_pool: WarmPoolSettings
     lifecycle_hook: LifecycleHookSettings
+    failover: FailoverSettings = field(default_factory=FailoverSettings)
 
 
 @dataclass(frozen=True)
@@ -157,6 +179,31 @@ class RudderSettings:
     control_plane_url: str
     workspace_token: SecretRef
     extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def server_version(self) -> Release | None:
+        """The rudder-server release ``backend_image`` names (validation refuses one outside the supported
+        range): what anything that behaves differently per release reads, never the image string itself."""
+        return server_release(self.backend_image)
+
+
+@dataclass(frozen=True)
+class DrillSettings:
+    """What the stack defines for ``rudder-ha drill`` (README: "Measuring it: `drill`")."""
+
+    az_loss_experiment: bool
+    """The FIS experiment templates (one per private subnet's zone) and role the az-loss drill starts."""
+
+
+@dataclass(frozen=True)
+class EventArchiveSettings:
+    """rudder-server's archiver copies every gateway job to an S3 bucket of this environment, from which
+    events can be re-sent after a jobsdb loss (README: "Replay after a jobsdb loss")."""
+
+    enabled: bool
+    transition_days: int
+    transition_storage_class: Literal["STANDARD_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER"]
+    expiration_days: int
 
 
 @dataclass(frozen=True)
@@ -189,6 +236,27 @@ class JobsdbSettings:
 
 
 @dataclass(frozen=True)
+class ContainerResources:
+    """One EKS container's requests and limits, as Kubernetes quantities (``500m``, ``2``, ``4Gi``)."""
+
+    cpu_request: str
+    memory_request: str
+    cpu_limit: str
+    memory_limit: str
+
+
+@dataclass(frozen=True)
+class EksResources:
+    """Requests and limits of the EKS workload's containers (``eks.resources``), by container."""
+
+    backend: ContainerResources
+    transformer: ContainerResources
+    postgres: ContainerResources
+    drain: ContainerResources
+    """The drain agent and the backlog-metrics sidecar, each with these values."""
+
+
+@dataclass(frozen=True)
 class EksSettings:
     """The EKS topology's cluster and workload sizing."""
 
@@ -206,6 +274,7 @@ class EksSettings:
     transformer_min_replicas: int
     transformer_max_replicas: int
     jobsdb_volume_size_gib: int
+    resources: EksResources
 
 
 @dataclass(frozen=True)
@@ -277,6 +346,8 @@ class EnvironmentConfig:
     image_pipeline: ImagePipelineSettings
     jobsdb: JobsdbSettings
     degraded_mode: DegradedModeSettings
+    event_archive: EventArchiveSettings
+    drill: DrillSettings = DrillSettings(az_loss_experiment=False)
     eks: EksSettings | None = None
     explicit: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     """The dotted paths of every setting the file itself sets (``jobsdb.instance_class``), for the rules
@@ -311,7 +382,8 @@ class EnvironmentConfig:
             )
         return (
             f"{self.environment} ({self.tier}, {self.topology}) in {self.region}: "
-            f"{net}, {self.instance.instance_type}, "
+            f"{net}, {self.instance.instance_type}"
+            f"{' with a hot standby' if self.autoscaling.failover.hot_standby else ''}, "
             f"health check every {self.health_check.interval_seconds}s x{self.health_check.unhealthy_threshold}, "
             f"{listener}"
         )

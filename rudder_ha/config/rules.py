@@ -12,6 +12,7 @@ Each rule yields ``(field path, message)`` pairs; the message says what is wrong
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import ipaddress
 import re
 from collections.abc import Callable, Iterator
@@ -19,8 +20,9 @@ from typing import Any
 
 from rudder_ha.config import defaults
 from rudder_ha.config.arns import arn_scope
-from rudder_ha.config.model import EnvironmentConfig
+from rudder_ha.config.model import EksResources, EnvironmentConfig
 from rudder_ha.config.schema_messages import schema
+from rudder_ha.config.versions import server_image_problem, transformer_image_problem
 from rudder_ha.topologies import registry
 
 Finding = tuple[str, str]
@@ -98,6 +100,31 @@ def eks_settings(config: EnvironmentConfig) -> Iterator[Finding]:
             f"{grace}s outlasts the node lifecycle hook's global timeout of {global_timeout}s, so a node could "
             "be terminated while its backend pod still drains; lower it",
         )
+
+
+_RESOURCE_FIXES = {
+    "is below": "raise the limit or lower the request",
+    "is not a Kubernetes quantity": "use a quantity such as 500m, 2 or 4Gi",
+}
+"""The fix for each kind of refused request or limit (by the words that say what is wrong), where the
+workload settings' message does not end in one already (``...; <fix>``)."""
+
+
+def eks_resources(config: EnvironmentConfig) -> Iterator[Finding]:
+    """Each container's ``eks.resources`` built as synthesis builds them (a limit below its request, a zero
+    size...), one finding per container at the field the workload settings refuse, with the fix."""
+    if config.eks is None:
+        return
+    # Imported here: the workload settings import this module (timeout_below_interval).
+    from rudder_ha.topologies.eks.k8s.from_config import container_resources
+
+    for container in (f.name for f in dataclasses.fields(EksResources)):
+        try:
+            container_resources(getattr(config.eks.resources, container), container)
+        except ValueError as exc:
+            path, _, detail = str(exc).partition(": ")
+            fix = next((f for words, f in _RESOURCE_FIXES.items() if words in detail), "change it")
+            yield path, detail if "; " in detail else f"{detail}; {fix}"
 
 
 def eks_workload(config: EnvironmentConfig) -> Iterator[Finding]:
@@ -394,6 +421,20 @@ def jobsdb(config: EnvironmentConfig) -> Iterator[Finding]:
             yield extra[0], "only applies with jobsdb.mode: rds; remove it or set mode: rds"
 
 
+def failover(config: EnvironmentConfig) -> Iterator[Finding]:
+    """A hot standby and the lease it waits for exist only where the jobsdb outlives an instance."""
+    if config.jobsdb.on_rds:
+        return
+    if config.autoscaling.failover.hot_standby:
+        yield (
+            "autoscaling.failover.mode",
+            "hot_standby needs jobsdb.mode: rds (a standby cannot reach a jobsdb on another instance's disk); "
+            "set jobsdb.mode: rds or remove the setting",
+        )
+    elif "autoscaling.failover.lease_ttl_seconds" in config.explicit:
+        yield "autoscaling.failover.lease_ttl_seconds", "only applies with jobsdb.mode: rds; remove it"
+
+
 def _child_of(section: str, path: str) -> bool:
     """True for ``section.<setting>`` (one level below ``section``)."""
     head, _, rest = path.partition(".")
@@ -473,6 +514,45 @@ def state_key_owner(config: EnvironmentConfig) -> Iterator[Finding]:
         yield "state.key", f"is under {STATE_PREFIX}/, where the Pulumi stacks keep their state; use e.g. {own}"
 
 
+def rudder_versions(config: EnvironmentConfig) -> Iterator[Finding]:
+    """rudder-server must be a release in the supported range, rudder-transformer a release; a digest comes
+    with its release tag (:mod:`rudder_ha.config.versions` states the rules)."""
+    problem = server_image_problem(config.rudder.backend_image)
+    if problem:
+        yield "rudder.backend_image", problem
+    problem = transformer_image_problem(config.rudder.transformer_image)
+    if problem:
+        yield "rudder.transformer_image", problem
+
+
+_ARCHIVE = "event_archive"
+_MIN_TRANSITION_DAYS = {"STANDARD_IA": 30}
+"""S3 refuses a lifecycle transition to Standard-IA earlier than 30 days after creation."""
+
+
+def event_archive(config: EnvironmentConfig) -> Iterator[Finding]:
+    """The archive's lifecycle must make sense, and its settings do nothing while it is off."""
+    archive = config.event_archive
+    if not archive.enabled:
+        extra = sorted(p for p in config.explicit if _child_of(_ARCHIVE, p) and p != f"{_ARCHIVE}.enabled")
+        if extra:
+            yield extra[0], f"does nothing while {_ARCHIVE}.enabled is false; remove it or set enabled: true"
+        return
+    least = _MIN_TRANSITION_DAYS.get(archive.transition_storage_class, 1)
+    if archive.transition_days < least:
+        yield (
+            f"{_ARCHIVE}.transition_days",
+            f"{archive.transition_days} is below the {least} days S3 requires before a transition to "
+            f"{archive.transition_storage_class}; raise it to at least {least}",
+        )
+    if archive.expiration_days <= archive.transition_days:
+        yield (
+            f"{_ARCHIVE}.expiration_days",
+            f"{archive.expiration_days} does not come after transition_days ({archive.transition_days}), so "
+            "objects would expire before they move; raise it above transition_days",
+        )
+
+
 DOCUMENT_RULES: tuple[DocumentRule, ...] = (
     environment_matches_file,
     unread_settings,
@@ -487,6 +567,7 @@ DOCUMENT_RULES: tuple[DocumentRule, ...] = (
 
 SETTINGS_RULES: tuple[SettingsRule, ...] = (
     eks_settings,
+    eks_resources,
     arn_scope,
     state_key_owner,
     existing_vpc_zones,
@@ -497,6 +578,9 @@ SETTINGS_RULES: tuple[SettingsRule, ...] = (
     timings,
     drain_timings,
     jobsdb,
+    failover,
+    rudder_versions,
+    event_archive,
 )
 """Rules over the typed settings, every default applied."""
 

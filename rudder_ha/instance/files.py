@@ -13,7 +13,11 @@ from rudder_ha.paths import AMI_DIR
 INSTALL_DIR = "/opt/rudder-ha"
 PROVISION_SCRIPT = f"{INSTALL_DIR}/provision.sh"
 DRAIN_CHECK_PATH = "/usr/local/bin/rudder-drain-check"
+DRAIN_WAIT_PATH = "/usr/local/bin/rudder-drain-wait"
 JOBSDB_ENV_FILE = "/run/rudder-ha/jobsdb.env"
+CLOUDWATCH_DIR = f"{INSTALL_DIR}/cloudwatch"
+STATSD_AGENT_CONFIG = f"{CLOUDWATCH_DIR}/rudder-statsd-agent.json"
+SERVER_STATS_ENV_FILE = f"{CLOUDWATCH_DIR}/rudder-server-stats.env"
 
 
 @dataclass(frozen=True)
@@ -37,4 +41,7 @@ def instance_files() -> list[InstanceFile]:
     units = [path for kind in ("service", "timer", "slice") for path in (AMI_DIR / "systemd").glob(f"*.{kind}")]
     for path in sorted(units):
         files.append(InstanceFile(f"systemd/{path.name}", f"{INSTALL_DIR}/systemd/{path.name}", "0644"))
+    # The CloudWatch agent's statsd listener and rudder-server's stats settings pointing at it.
+    for path in sorted((AMI_DIR / "cloudwatch").iterdir()):
+        files.append(InstanceFile(f"cloudwatch/{path.name}", f"{CLOUDWATCH_DIR}/{path.name}", "0644"))
     return files

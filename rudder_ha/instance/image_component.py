@@ -12,7 +12,10 @@ Image Builder's ``CreateFile`` action would embed the raw text instead, where ``
 substituted and which would not fit: ``CreateComponent`` takes at most 16,000 characters of inline
 ``data``. That limit is also why the files are spread over as many ``files-N`` components as needed
 (a recipe runs its components in order), followed by one ``bake`` component that writes the
-bake-time settings, runs ``provision.sh bake`` and validates the result.
+bake-time settings, runs ``provision.sh bake`` and validates the result. A file whose payload alone
+would not fit is cut into parts, one step each (possibly in consecutive components): every part appends
+its slice of the base64 text to a staging file named after the content's SHA-256, and the last part
+checks the staged length, decodes, verifies and installs exactly as a one-step file does.
 
 Pure Python: no cdktf here, so the tests can render and inspect the documents directly.
 """
@@ -49,7 +52,11 @@ COMMAND_BIN_DIR = "/usr/local/bin"
 POSTGRES_UNIT = "rudder-postgres.service"
 """Enabled only when the jobsdb lives on the instance (``RUDDER_JOBSDB_MODE=instance``)."""
 
-_ASSIGNMENT = re.compile(r"^(DEST|MODE|SHA256|PAYLOAD)='([^']*)'$")
+_ASSIGNMENT = re.compile(r"^(DEST|MODE|SHA256|PAYLOAD|PART|STAGED_LENGTH)='([^']*)'$")
+PAYLOAD_PART_LIMIT = 12_000
+"""Base64 characters per step: with the step's shell and the document's YAML it stays under the limit."""
+STAGING_DIR = "/var/lib/rudder-ha-image-staging"
+"""Where the parts of a large file are put together: root-owned, mode 0700 (under the image root in the tests)."""
 _SAFE_PATH = re.compile(r"^/[A-Za-z0-9._/-]+$")
 _MODE = re.compile(r"^0[0-7]{3}$")
 
@@ -102,29 +109,99 @@ def _octal(mode: str) -> str:
     return format(int(mode, 8), "o")
 
 
-def install_script(destination: str, mode: str, content: bytes) -> str:
-    """A bash script that writes ``content`` to ``destination`` (root:root, ``mode``), verified by SHA-256."""
+def _payload(content: bytes) -> str:
+    return base64.b64encode(gzip.compress(content, compresslevel=9, mtime=0)).decode("ascii")
+
+
+def _check_destination(destination: str, mode: str) -> None:
     if not _SAFE_PATH.match(destination) or not _MODE.match(mode):
         raise ValueError(f"unsupported destination or mode: {destination!r} {mode!r}")
-    payload = base64.b64encode(gzip.compress(content, compresslevel=9, mtime=0)).decode("ascii")
+
+
+_INSTALL_DECODED = [
+    'chmod "${MODE}" "${tmp}"',
+    'chown root:root "${tmp}"',
+    'mv -f "${tmp}" "${target}"',
+]
+
+
+def install_script(destination: str, mode: str, content: bytes) -> str:
+    """A bash script that writes ``content`` to ``destination`` (root:root, ``mode``), verified by SHA-256."""
+    _check_destination(destination, mode)
     return "\n".join(
         [
             "set -euo pipefail",
             f"DEST='{destination}'",
             f"MODE='{mode}'",
             f"SHA256='{hashlib.sha256(content).hexdigest()}'",
-            f"PAYLOAD='{payload}'",
+            f"PAYLOAD='{_payload(content)}'",
             f'target="${{{IMAGE_ROOT_VARIABLE}:-}}${{DEST}}"',
             'install -d -m 0755 "$(dirname "${target}")"',
             'tmp="$(mktemp "${target}.XXXXXX")"',
             'base64 -d <<<"${PAYLOAD}" | gunzip -c >"${tmp}"',
             'echo "${SHA256}  ${tmp}" | sha256sum --check --quiet --strict -',
-            'chmod "${MODE}" "${tmp}"',
-            'chown root:root "${tmp}"',
-            'mv -f "${tmp}" "${target}"',
+            *_INSTALL_DECODED,
             "",
         ]
     )
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One part of a file too large for one step: its script and where its slice ends."""
+
+    index: int
+    count: int
+    script: str
+    staged_length: int
+    """Characters of base64 staged once this part has run."""
+
+
+def _staging_path(content: bytes) -> str:
+    return f"{STAGING_DIR}/{hashlib.sha256(content).hexdigest()}.b64"
+
+
+def install_parts(destination: str, mode: str, content: bytes, limit: int = PAYLOAD_PART_LIMIT) -> list[_Part]:
+    """The steps that write a large ``content`` to ``destination`` in parts of at most ``limit`` base64
+    characters. Part 1 starts an empty staging file, each part appends its slice, and the last one checks the
+    staged length, decodes, verifies the SHA-256, installs and removes the staging file."""
+    _check_destination(destination, mode)
+    payload = _payload(content)
+    slices = [payload[at : at + limit] for at in range(0, len(payload), limit)]
+    parts: list[_Part] = []
+    for number, piece in enumerate(slices, start=1):
+        end = sum(len(x) for x in slices[:number])
+        lines = [
+            "set -euo pipefail",
+            f"DEST='{destination}'",
+            *([f"MODE='{mode}'"] if number == len(slices) else []),
+            f"SHA256='{hashlib.sha256(content).hexdigest()}'",
+            f"PART='{number}/{len(slices)}'",
+            f"STAGED_LENGTH='{end}'",
+            f"PAYLOAD='{piece}'",
+            f'staged="${{{IMAGE_ROOT_VARIABLE}:-}}{STAGING_DIR}/${{SHA256}}.b64"',
+        ]
+        if number == 1:
+            lines += ['install -d -m 0700 "$(dirname "${staged}")"', ': >"${staged}"']
+        else:
+            lines.append('[[ -f "${staged}" ]] || { echo "${DEST}: parts before ${PART} are missing" >&2; exit 1; }')
+        lines += [
+            'printf %s "${PAYLOAD}" >>"${staged}"',
+            '[[ "$(stat -c %s "${staged}")" == "${STAGED_LENGTH}" ]] || '
+            '{ echo "${DEST}: part ${PART} staged out of order" >&2; exit 1; }',
+        ]
+        if number == len(slices):
+            lines += [
+                f'target="${{{IMAGE_ROOT_VARIABLE}:-}}${{DEST}}"',
+                'install -d -m 0755 "$(dirname "${target}")"',
+                'tmp="$(mktemp "${target}.XXXXXX")"',
+                'base64 -d "${staged}" | gunzip -c >"${tmp}"',
+                'echo "${SHA256}  ${tmp}" | sha256sum --check --quiet --strict -',
+                *_INSTALL_DECODED,
+                'rm -f "${staged}"',
+            ]
+        parts.append(_Part(number, len(slices), "\n".join([*lines, ""]), end))
+    return parts
 
 
 def _verify_script(files: Iterable[tuple[str, str, bytes]]) -> str:
@@ -154,38 +231,107 @@ def _document(name: str, description: str, phases: list[tuple[str, list[dict]]])
     )
 
 
-def _files_document(name: str, files: list[InstanceFile]) -> str:
-    contents = [(f.destination, f.mode, f.read().encode("utf-8")) for f in files]
+@dataclass(frozen=True)
+class _BuildStep:
+    """One build step of a files component, and the file it completes (if it is a file's last step)."""
+
+    name: str
+    script: str
+    completes: tuple[str, str, bytes] | None
+    staged: tuple[str, bytes, int] | None = None
+    """(destination, content, staged length) for a part that is not the file's last."""
+
+    @property
+    def destination(self) -> str:
+        """The file this step writes (or stages a part of)."""
+        written = self.completes or self.staged
+        assert written is not None
+        return written[0]
+
+
+def _build_steps(files: list[InstanceFile]) -> list[_BuildStep]:
+    out: list[_BuildStep] = []
+    for f in files:
+        content = f.read().encode("utf-8")
+        name = _step_name("Install", f.destination)
+        if len(_payload(content)) <= PAYLOAD_PART_LIMIT:
+            out.append(
+                _BuildStep(name, install_script(f.destination, f.mode, content), (f.destination, f.mode, content))
+            )
+            continue
+        for part in install_parts(f.destination, f.mode, content):
+            last = part.index == part.count
+            out.append(
+                _BuildStep(
+                    f"{name}Part{part.index}",
+                    part.script,
+                    (f.destination, f.mode, content) if last else None,
+                    None if last else (f.destination, content, part.staged_length),
+                )
+            )
+    return out
+
+
+def _staged_check(destination: str, content: bytes, length: int) -> str:
+    """Holds whether the recipe validates right after this component's build or after all builds: the staged
+    parts are there (at least ``length`` characters), or the file is already installed whole."""
+    staged = shlex.quote(_staging_path(content))
+    path = shlex.quote(destination)
+    return (
+        f"if [[ -f {staged} ]]; then (( $(stat -c %s {staged}) >= {length} )) || "
+        f'{{ echo "staged parts missing for "{path} >&2; exit 1; }}; '
+        f"else echo '{hashlib.sha256(content).hexdigest()}  '{path} | sha256sum --check --quiet --strict -; fi"
+    )
+
+
+def _files_document(name: str, build: list[_BuildStep]) -> str:
+    completed = [s.completes for s in build if s.completes]
+    checks = [_verify_script(completed)] if completed else []
+    checks += [_staged_check(*s.staged) + "\n" for s in build if s.staged is not None]
+    installs = dict.fromkeys(PurePosixPath(s.destination).name for s in build)
     return _document(
         name,
-        "rudder-ha: install " + ", ".join(PurePosixPath(f.destination).name for f in files),
+        "rudder-ha: install " + ", ".join(installs),
         [
-            ("build", [_bash(_step_name("Install", d), install_script(d, m, c)) for d, m, c in contents]),
-            ("validate", [_bash("VerifyFiles", _verify_script(contents))]),
+            ("build", [_bash(s.name, s.script) for s in build]),
+            (
+                "validate",
+                [
+                    _bash(
+                        "VerifyFiles",
+                        "set -euo pipefail\n" + "".join(c.removeprefix("set -euo pipefail\n") for c in checks),
+                    )
+                ],
+            ),
         ],
     )
 
 
 def _pack(name_prefix: str, files: list[InstanceFile]) -> list[ComponentDocument]:
-    """Spreads the files over as few documents as the inline-data limit allows, in manifest order."""
+    """Spreads the files' build steps over as few documents as the inline-data limit allows, in manifest order."""
     documents: list[ComponentDocument] = []
-    batch: list[InstanceFile] = []
+    batch: list[_BuildStep] = []
 
-    def render(batch: list[InstanceFile]) -> ComponentDocument:
+    def render(batch: list[_BuildStep]) -> ComponentDocument:
         key = f"files-{len(documents) + 1}"
         data = _files_document(f"{name_prefix}-{key}", batch)
-        return ComponentDocument(key, f"{name_prefix}: data-plane files ({len(batch)})", data)
+        count = len({s.destination for s in batch})
+        return ComponentDocument(key, f"{name_prefix}: data-plane files ({count})", data)
 
-    for f in files:
-        if batch and len(render([*batch, f]).data.encode("utf-8")) > COMPONENT_DATA_LIMIT:
+    for step in _build_steps(files):
+        if batch and len(render([*batch, step]).data.encode("utf-8")) > COMPONENT_DATA_LIMIT:
             documents.append(render(batch))
             batch = []
-        batch.append(f)
+        batch.append(step)
         if len(render(batch).data.encode("utf-8")) > COMPONENT_DATA_LIMIT:
-            raise ValueError(f"{f.source} alone does not fit in one {COMPONENT_DATA_LIMIT}-character component")
+            raise ValueError(f"step {step.name} alone does not fit in one {COMPONENT_DATA_LIMIT}-character component")
     if batch:
         documents.append(render(batch))
     return documents
+
+
+AGENT_CTL = "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl"
+"""What ``ami/provision.sh`` runs to start the CloudWatch agent; the baked image must have it."""
 
 
 def _check_script(rudder: RudderSettings, bake_settings: Mapping[str, str], files: list[InstanceFile]) -> str:
@@ -220,6 +366,8 @@ def _check_script(rudder: RudderSettings, bake_settings: Mapping[str, str], file
     ]
     # rudder-imds-guard loads its rule with nft before any container starts.
     lines.append('command -v nft >/dev/null || { echo "nft missing (nftables, for rudder-imds-guard)" >&2; exit 1; }')
+    # The CloudWatch agent receives rudder-server's statsd (README "rudder-server's own metrics").
+    lines.append(f'[[ -x {AGENT_CTL} ]] || {{ echo "CloudWatch agent missing ({AGENT_CTL})" >&2; exit 1; }}')
     # The data-plane units are installed on the image but enabled only at boot (provision.sh boot).
     lines += [
         f'[[ -f /etc/systemd/system/{u} ]] || {{ echo "unit not installed: "{shlex.quote(u)} >&2; exit 1; }}'
@@ -289,9 +437,11 @@ def environment_component_documents(config: EnvironmentConfig) -> list[Component
 def written_files(documents: Iterable[ComponentDocument]) -> dict[str, tuple[str, bytes]]:
     """What the build phases write, read back from the YAML: destination -> (mode, decoded content).
 
-    Raises if a step's declared SHA-256 does not match its payload, or if two steps write one path.
+    Raises if a step's declared SHA-256 does not match its payload, if two steps write one path, or if a large
+    file's parts come out of order; a file whose last part is not among ``documents`` is not written.
     """
     written: dict[str, tuple[str, bytes]] = {}
+    staged: dict[str, list[str]] = {}
     for document in documents:
         for phase in yaml.safe_load(document.data)["phases"]:
             if phase["name"] != "build":
@@ -303,8 +453,20 @@ def written_files(documents: Iterable[ComponentDocument]) -> dict[str, tuple[str
                     values = dict(m.groups() for line in script.splitlines() if (m := _ASSIGNMENT.match(line)))
                     if not values:
                         continue
+                    payload = values["PAYLOAD"]
+                    if "PART" in values:
+                        number, count = (int(x) for x in values["PART"].split("/"))
+                        so_far = staged.get(values["DEST"], [])
+                        if not so_far and number > 1:
+                            continue  # its first parts are in documents not given: not written here
+                        if len(so_far) != number - 1:
+                            raise ValueError(f"{step['name']}: part {number} of {values['DEST']} out of order")
+                        staged[values["DEST"]] = [*so_far, payload]
+                        if number < count:
+                            continue
+                        payload = "".join(staged.pop(values["DEST"]))
                     try:
-                        content = gzip.decompress(base64.b64decode(values["PAYLOAD"], validate=True))
+                        content = gzip.decompress(base64.b64decode(payload, validate=True))
                     except (ValueError, OSError, EOFError, zlib.error) as exc:  # binascii.Error, BadGzipFile, ...
                         raise ValueError(
                             f"{step['name']}: payload does not decode ({exc}); SHA-256 unverifiable"

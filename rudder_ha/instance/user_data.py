@@ -14,10 +14,13 @@ import gzip
 
 import yaml
 
+from rudder_ha.config import defaults
 from rudder_ha.config.model import GATEWAY_PORT, TRANSFORMER_PORT, EnvironmentConfig
 from rudder_ha.instance.bundle import BOOTSTRAP, InstanceBundle, build_bundle
 from rudder_ha.instance.env_file import render_env_file
 from rudder_ha.instance.files import INSTALL_DIR
+from rudder_ha.instance.server_metrics import namespace as server_metrics_namespace
+from rudder_ha.parts.event_archive.spec import archive_parameter
 
 BOOTSTRAP_PATH = f"{INSTALL_DIR}/bootstrap.sh"
 
@@ -44,6 +47,39 @@ def instance_settings(config: EnvironmentConfig) -> dict[str, str]:
         "RUDDER_TOKEN_REF": token.ssm_parameter or token.secrets_manager_arn or "",
         "RUDDER_CRASH_THRESHOLD": str(config.degraded_mode.crash_threshold),
         "RUDDER_CRASH_WINDOW_SECONDS": str(config.degraded_mode.window_seconds),
+        **fence_settings(config),
+        **rudder_server_settings(config),
+    }
+
+
+def rudder_server_settings(config: EnvironmentConfig) -> dict[str, str]:
+    """The rudder-server release (``RudderSettings.server_version``, for on-node tools that need it), whether
+    it archives gateway jobs and where the archive is named (read by ``rudder-archive-credentials prepare``),
+    and the CloudWatch agent's namespace for its statsd metrics."""
+    on = config.event_archive.enabled
+    release = config.rudder.server_version
+    return {
+        "RUDDER_SERVER_VERSION": str(release) if release else "",
+        "RUDDER_EVENT_ARCHIVE": "on" if on else "off",
+        "RUDDER_EVENT_ARCHIVE_PARAMETER": archive_parameter(config.environment) if on else "",
+        "RUDDER_METRICS_NAMESPACE": server_metrics_namespace(config.environment),
+    }
+
+
+def fence_settings(config: EnvironmentConfig) -> dict[str, str]:
+    """The jobsdb fence agent's lease and, with a hot standby, its watch over the backend (rds mode only)."""
+    if not config.jobsdb.on_rds:
+        return {}
+    failover = config.autoscaling.failover
+    return {
+        "RUDDER_FAILOVER_MODE": failover.mode,
+        "RUDDER_JOBSDB_FENCE_TTL": str(failover.lease_ttl_seconds),
+        # A standby waits in acquire for as long as the holder holds: a unit restart between two waits
+        # would leave it deaf for RestartSec. Alone, a replacement gives up after 10 min and starts again.
+        "RUDDER_JOBSDB_FENCE_MAX_WAIT": str(defaults.HOT_STANDBY_MAX_WAIT_SECONDS if failover.hot_standby else 600),
+        "RUDDER_FENCE_HEALTH_URL": f"http://127.0.0.1:{GATEWAY_PORT}/health" if failover.hot_standby else "",
+        "RUDDER_FENCE_HEALTH_FAILURES": str(defaults.HOT_STANDBY_HEALTH_FAILURES),
+        "RUDDER_FENCE_HEALTH_START_SECONDS": str(config.autoscaling.health_check_grace_period_seconds),
     }
 
 

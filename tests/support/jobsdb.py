@@ -9,11 +9,15 @@ is its latest status (highest ``id``).
 
 All functions take an open psycopg 3 connection in autocommit mode (as
 returned by ``ConnectionParams.connect()`` of :mod:`tests.support.postgres`).
+
+These helpers build one shape (v1.83's single-consumer dataset). For a jobsdb built
+per rudder-server release (migrations, compaction with pre-drop, multi-consumer
+``proc``, the warehouse tables) and rudder-server's own notion of pending, see
+:mod:`tests.support.rudder_jobsdb`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import json
 import uuid
@@ -23,27 +27,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-TERMINAL_STATES = ("succeeded", "aborted", "migrated", "filtered")
-NON_TERMINAL_STATES = ("failed", "executing", "waiting", "importing")
+from tests.support.rudder_jobsdb.builder import Dataset
+from tests.support.rudder_jobsdb.releases import NON_TERMINAL_STATES, TERMINAL_STATES
+
 ALL_STATES = TERMINAL_STATES + NON_TERMINAL_STATES
-
-
-@dataclasses.dataclass(frozen=True)
-class Dataset:
-    """One jobsdb dataset: a prefix (``gw``, ``batch_rt``, ...) and an index (``1``, ``2_1``, ...)."""
-
-    prefix: str
-    index: str
-
-    @property
-    def jobs_table(self) -> str:
-        """Name of the jobs table."""
-        return f"{self.prefix}_jobs_{self.index}"
-
-    @property
-    def status_table(self) -> str:
-        """Name of the job status table."""
-        return f"{self.prefix}_job_status_{self.index}"
 
 
 def create_jobs_table(conn: psycopg.Connection[Any], prefix: str, index: str | int) -> Dataset:

@@ -14,7 +14,8 @@ temporary directory is handed to that account.
 
 Pytest fixtures (import them into a test module to use them):
 
-* ``postgres_server`` (session scope): the running :class:`PostgresServer`.
+* ``postgres_server`` (session scope): the running :class:`PostgresServer`, one per test process
+  (:func:`process_server`), whichever modules import the fixture.
 * ``jobsdb`` (function scope): :class:`ConnectionParams` of a fresh, empty
   database, dropped after the test.
 
@@ -552,9 +553,28 @@ class DatabaseClock:
         return row[0]
 
 
+_PROCESS_SERVER: list[PostgresServer] = []
+"""The one server of this test process (see :func:`process_server`)."""
+
+
+def process_server(bindir: Path) -> PostgresServer:
+    """This process's test server, created and started on first use (and again after a clean-up).
+
+    Every test module that imports the ``postgres_server`` fixture gets its own copy of it (pytest keys
+    fixtures by where they are defined), so the fixture asks here: one ``initdb`` per process (per
+    pytest-xdist worker) instead of one per module. Tests isolate themselves by database (``jobsdb``).
+    """
+    if not _PROCESS_SERVER:
+        _PROCESS_SERVER.append(PostgresServer(bindir=bindir))
+    server = _PROCESS_SERVER[0]
+    server.ensure_running()  # start() registers the clean-up at exit
+    return server
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    """A PostgreSQL server for the whole test session (skips only without binaries)."""
+    """The PostgreSQL server of this test process (skips only without binaries); one per pytest-xdist
+    worker, shared by every module that imports this fixture."""
     bindir = find_postgres_bindir()
     if bindir is None:
         message = (
@@ -565,12 +585,11 @@ def postgres_server() -> Iterator[PostgresServer]:
         if os.environ.get(REQUIRE_ENV, "").strip() not in ("", "0"):
             pytest.fail(message)
         pytest.skip(message)
-    server = PostgresServer(bindir=bindir)
+    server = process_server(bindir)
     try:
-        server.start()
         yield server
     finally:
-        server.cleanup()
+        server.cleanup()  # at the session's end (every copy's teardown runs then; the first one stops it)
 
 
 @pytest.fixture

@@ -31,6 +31,17 @@ Environment variables
 ``SSM_COMMAND_TIMEOUT_SECONDS`` (default 60, 30..2592000)
     Delivery timeout of the SSM command; a check that has not finished this long (plus a grace
     period) after it was sent counts as "cannot tell" and is sent again.
+``DRAIN_CHECK_WAIT_SECONDS`` (default 0, 0..172800)
+    0: the check document answers at once (one ``rudder-drain-check``) and the drain asks again
+    every poll interval. N > 0: the document waits on the instance (``rudder-drain-wait
+    --max-seconds N``) and exits the moment the jobsdb is drained; its status change
+    (EventBridge "EC2 Command Invocation Status-change Notification", routed to the drain queue)
+    wakes the drain at once, and ``FALLBACK_POLL_SECONDS`` is only the safety net.
+``FALLBACK_POLL_SECONDS`` (default 420, 1..900)
+    With a waiting check: how long a drain waits for the command's status-change event before it
+    reads the command itself (an event lost or late costs at most this long). Such a step also
+    heartbeats; keep ``FALLBACK_POLL_SECONDS`` + the queue's visibility timeout + 120 s within the
+    hook's ``HeartbeatTimeout``, so a crashed step is redelivered before the hook expires.
 """
 
 from __future__ import annotations
@@ -43,6 +54,8 @@ from .lifecycle import MAX_GLOBAL_TIMEOUT
 MAX_SQS_DELAY_SECONDS = 900
 MIN_SSM_DELIVERY_TIMEOUT_SECONDS = 30
 MAX_SSM_DELIVERY_TIMEOUT_SECONDS = 2_592_000
+MAX_CHECK_WAIT_SECONDS = 172_800
+"""The longest execution timeout SSM allows an ``aws:runShellScript`` step (48 h)."""
 
 ASG_NAME_MAX = 255
 """Longest Auto Scaling group name AWS accepts."""
@@ -86,7 +99,7 @@ class ConfigError(ValueError):
 class DrainConfig:
     """Settings of one deployment of the drain function.
 
-    The first ten fields come from the environment; the rest are tuning constants with
+    The first twelve fields come from the environment; the rest are tuning constants with
     defaults that tests may override.
     """
 
@@ -101,10 +114,18 @@ class DrainConfig:
     poll_interval_seconds: int = 30
     abandon_after_deadline: bool = False
     ssm_command_timeout_seconds: int = 60
+    #: Longest the check document waits on the instance (0: it answers at once; see the module docstring).
+    check_wait_seconds: int = 0
+    #: With a waiting check: delay before the drain reads an outstanding command without an event.
+    fallback_poll_seconds: int = 420
     #: Latency allowance between "step scheduled" and "step runs" (SQS delay jitter, Lambda
     #: polling, throttling). A heartbeat is sent when the hook would otherwise time out before
     #: the next step plus this margin.
     heartbeat_margin_seconds: int = 120
+    #: How late a crashed or throttled invocation's message comes back (the drain queue's visibility
+    #: timeout). A step that waits for a wake-up signal keeps this in reserve on the hook (see
+    #: :mod:`lifecycle_drain.heartbeat`).
+    crash_redelivery_seconds: int = 360
     #: Delay before reading the result of a check just sent (SSM delivery + script run time).
     check_result_delay_seconds: int = 5
     #: How long a claimed step is protected from being run by another invocation, on top of the
@@ -168,6 +189,8 @@ class DrainConfig:
                 MIN_SSM_DELIVERY_TIMEOUT_SECONDS,
                 MAX_SSM_DELIVERY_TIMEOUT_SECONDS,
             ),
+            check_wait_seconds=integer("DRAIN_CHECK_WAIT_SECONDS", 0, 0, MAX_CHECK_WAIT_SECONDS),
+            fallback_poll_seconds=integer("FALLBACK_POLL_SECONDS", 420, 1, MAX_SQS_DELAY_SECONDS),
         )
         if problems:
             raise ConfigError("invalid drain configuration: " + "; ".join(problems))

@@ -30,10 +30,33 @@ Step protocol (correct under at-least-once, out-of-order and concurrent delivery
   "No active Lifecycle Action", the event was replayed or is for an old action, and the drain
   ends as ``NOT_ACTIVE`` without touching the instance.
 
+Wake-up signals (a Run Command status-change event, :class:`lifecycle_drain.messages.CommandSignal`)
+let a step run before its delayed message, without weakening any rule above:
+
+* A step that waits on a signal names its wake key (``StepResult.wake_key``); the key is linked to
+  the drain (a ``wake#<key>`` item) *before* the step commits, and the committed record stores it
+  (``wake_key``). The step's delayed continuation is sent as always: it is the fallback when no
+  signal comes, so a lost, late or filtered event costs at most that delay.
+* A signal carries no ``seq``: it asks for "the current step of the drain waiting on me". It runs
+  step ``record.seq`` only if the drain is not finished, its stored ``wake_key`` is the signal's
+  key and the step is not held by a live lease; it claims the step exactly as a message does
+  (conditional write), so the signal and the delayed message can never both run it. The step
+  commits ``seq + 1`` with its continuation in flight; the earlier continuation of ``seq`` then
+  arrives stale and is dropped.
+* A signal whose key links to no drain (a foreign or old command), whose instance is not the
+  drain's, that arrives for a finished drain or after the drain stopped waiting on it (a duplicate
+  event, or one overtaken by the delayed message) is acknowledged with one log line, nothing
+  written. One arriving while the step is held elsewhere is retried later (batch item failure) and
+  re-judged then; by then it is usually stale.
+* A signal never decides anything: the woken step reads the command's result from SSM
+  (``GetCommandInvocation``) like any other step, so a forged or replayed event can at most make a
+  step run early.
+
 Input that must not cause any write is acknowledged at once, with one log line saying why:
 malformed bodies (:class:`lifecycle_drain.messages.Rejected`), messages that need no action
-(:class:`lifecycle_drain.messages.Ignored`) and lifecycle events of an Auto Scaling group this
-deployment does not own (not in ``DRAIN_ASG_NAMES``; checked before the state table is read).
+(:class:`lifecycle_drain.messages.Ignored`), lifecycle events of an Auto Scaling group this
+deployment does not own (not in ``DRAIN_ASG_NAMES``) and command events of another SSM document than
+``DRAIN_CHECK_DOCUMENT`` (both checked before the state table is read).
 """
 
 from __future__ import annotations
@@ -47,7 +70,7 @@ from .config import DrainConfig
 from .heartbeat import plan_heartbeat
 from .lifecycle import ABANDON, CONTINUE, MAX_GLOBAL_TIMEOUT, LifecycleActionNotActive, LifecycleHooks
 from .logs import JsonLogger
-from .messages import Continuation, Ignored, LifecycleEvent, Rejected, parse_body
+from .messages import CommandSignal, Continuation, Ignored, LifecycleEvent, Rejected, parse_body
 from .scheduler import StepScheduler
 from .state import ConflictError, DrainRecord, DrainStore, Outcome, Status, StepState, record_key
 from .strategy import DrainStrategy, DrainTarget, Progress, ProgressKind, StepResult, StrategyContext
@@ -115,9 +138,22 @@ class DrainEngine:
                 action="dropped, nothing written",
             )
             return Disposition.ACK
+        if isinstance(parsed, CommandSignal) and parsed.document_name != self._config.check_document:
+            self._log.warning(
+                "message_ignored",
+                reason="command_of_another_document",
+                document_name=parsed.document_name,
+                check_document=self._config.check_document or None,
+                command_id=parsed.command_id,
+                instance_id=parsed.instance_id,
+                action="dropped, nothing read or written",
+            )
+            return Disposition.ACK
         try:
             if isinstance(parsed, LifecycleEvent):
                 return self._on_lifecycle_event(parsed, lease_seconds)
+            if isinstance(parsed, CommandSignal):
+                return self._on_command_signal(parsed, lease_seconds)
             return self._on_continuation(parsed, lease_seconds)
         except ConflictError as exc:
             self._log.info("write_conflict", pk=str(exc), action="retry later")
@@ -183,8 +219,58 @@ class DrainEngine:
             record, message.seq, "continuation", lease_seconds, log.bind(hook_name=record.hook_name)
         )
 
+    def _on_command_signal(self, signal: CommandSignal, lease_seconds: float) -> Disposition:
+        """A check command finished: run the step waiting on it now (see the module docstring)."""
+        key = signal.wake_key
+        log = self._log.bind(
+            command_id=signal.command_id,
+            instance_id=signal.instance_id,
+            command_status=signal.status,
+            event_id=signal.event_id,
+        )
+        pk = self._store.drain_for_wake_key(key)
+        if pk is None:
+            log.info("message_ignored", reason="command_of_no_drain", action="dropped, nothing written")
+            return Disposition.ACK
+        record = self._store.get(pk)
+        if record is None:
+            log.warning("message_ignored", reason="command_of_unknown_drain", pk=pk, action="dropped, nothing written")
+            return Disposition.ACK
+        if record.instance_id != signal.instance_id:
+            log.warning(
+                "message_ignored",
+                reason="command_instance_is_not_the_drains",
+                drain_instance_id=record.instance_id,
+                action="dropped, nothing written",
+            )
+            return Disposition.ACK
+        log = log.bind(token=record.token, asg_name=record.asg_name, hook_name=record.hook_name)
+        if record.status is Status.DONE:
+            log.info("duplicate_for_finished_drain", source="command_signal", outcome=record.outcome)
+            return Disposition.ACK
+        if record.step_state is StepState.RUNNING and record.lease_until > self._clock.now():
+            log.info("step_in_progress_elsewhere", source="command_signal", seq=record.seq)
+            return Disposition.RETRY
+        if record.wake_key != key:
+            log.info(
+                "stale_command_signal",
+                reason="the drain no longer waits on this command",
+                seq=record.seq,
+                waiting_on=record.wake_key,
+            )
+            return Disposition.ACK
+        log.info("drain_woken", seq=record.seq)
+        return self._on_step_message(record, record.seq, "command_signal", lease_seconds, log, woken_by=key)
+
     def _on_step_message(
-        self, record: DrainRecord, seq: int, source: str, lease_seconds: float, log: JsonLogger
+        self,
+        record: DrainRecord,
+        seq: int,
+        source: str,
+        lease_seconds: float,
+        log: JsonLogger,
+        *,
+        woken_by: str | None = None,
     ) -> Disposition:
         """Apply the step protocol (see the module docstring)."""
         now = self._clock.now()
@@ -210,14 +296,14 @@ class DrainEngine:
                 updated_at=now,
             )
         )
-        return self._run_claimed(claimed, log)
+        return self._run_claimed(claimed, log, woken_by)
 
     # -- one step ----------------------------------------------------------------
 
-    def _run_claimed(self, record: DrainRecord, log: JsonLogger) -> Disposition:
+    def _run_claimed(self, record: DrainRecord, log: JsonLogger, woken_by: str | None = None) -> Disposition:
         """Run the claimed step ``record.seq``; on failure hand the claim back, then re-raise."""
         try:
-            return self._run_step(record, log)
+            return self._run_step(record, log, woken_by)
         except Exception as exc:
             try:
                 released = self._store.release(record)
@@ -227,14 +313,14 @@ class DrainEngine:
                 log.info("step_failed_released" if released else "step_failed_not_released", error=type(exc).__name__)
             raise
 
-    def _run_step(self, record: DrainRecord, log: JsonLogger) -> Disposition:
-        """The work of one claimed step."""
+    def _run_step(self, record: DrainRecord, log: JsonLogger, woken_by: str | None = None) -> Disposition:
+        """The work of one claimed step (``woken_by``: the wake key whose signal started it)."""
         strategy = self._strategies.get(record.strategy)
         if strategy is None:
             log.error("unknown_drain_strategy", strategy=record.strategy)
             return Disposition.RETRY
         now = self._clock.now()
-        ctx = self._context(record, now, log)
+        ctx = self._context(record, now, log, woken_by)
         if record.completion_requested:
             return self._complete(
                 record, strategy, ctx, record.completion_requested, "completion retried", retried=True
@@ -308,6 +394,7 @@ class DrainEngine:
             global_deadline=record.global_deadline,
             requested_delay=max(1, requested),
             margin=self._config.heartbeat_margin_seconds,
+            reserve=self._config.crash_redelivery_seconds if result.wake_key else 0,
         )
         if plan.send_now:
             try:
@@ -328,7 +415,16 @@ class DrainEngine:
             )
             record = record.evolve(global_timeout_warned=True)
 
-        following = record.evolve(seq=record.seq + 1, step_state=StepState.SCHEDULED, lease_until=0.0, updated_at=now)
+        if result.wake_key and result.wake_key != record.wake_key:
+            # Linked before the commit: a signal that finds the record still RUNNING is retried.
+            self._store.link_wake_key(result.wake_key, record.pk, record.expires_at)
+        following = record.evolve(
+            seq=record.seq + 1,
+            step_state=StepState.SCHEDULED,
+            lease_until=0.0,
+            updated_at=now,
+            wake_key=result.wake_key,
+        )
         self._scheduler.schedule(
             Continuation(
                 pk=record.pk,
@@ -351,6 +447,7 @@ class DrainEngine:
             next_step_in_seconds=plan.delay_seconds,
             heartbeat_sent=plan.send_now,
             hook_expires_at=iso8601(plan.hook_expires_at),
+            waiting_on=result.wake_key,
             **self._pending_fields(progress),
         )
         return Disposition.ACK
@@ -510,7 +607,9 @@ class DrainEngine:
             attempts=1,
         )
 
-    def _context(self, record: DrainRecord, now: float, log: JsonLogger) -> StrategyContext:
+    def _context(
+        self, record: DrainRecord, now: float, log: JsonLogger, woken_by: str | None = None
+    ) -> StrategyContext:
         """The strategy context of a step."""
         return StrategyContext(
             target=DrainTarget(
@@ -527,6 +626,7 @@ class DrainEngine:
             step=record.seq,
             poll_interval_seconds=self._config.poll_interval_seconds,
             log=log.bind(step=record.seq, strategy=record.strategy),
+            woken_by=woken_by,
         )
 
     @staticmethod

@@ -20,6 +20,14 @@ either can exceed the margin. So a heartbeat is also sent as soon as less than
 keeps at least half its timeout in reserve, which absorbs redeliveries as long as their delays
 plus the poll interval stay below ``HeartbeatTimeout / 2``. Heartbeats are one cheap call, so
 this costs about ``2 x 3600 / HeartbeatTimeout`` calls per hour.
+
+A step that waits long for a wake-up signal (an event-driven drain reads its command only every few
+minutes) cannot rely on that half: its delay plus a crashed invocation's redelivery exceed it. Such a
+step passes ``reserve`` (the queue's visibility timeout): the heartbeat is then sent whenever the next
+step plus ``margin`` plus ``reserve`` would reach the expiry, and the next step is never scheduled later
+than ``HeartbeatTimeout - margin - reserve`` after the newest heartbeat, so even a crashed next step
+is redelivered while the hook still waits. The reserve shrinks for short hooks so that a step can
+still wait :data:`MIN_RESERVED_DELAY_SECONDS`; ``reserve=0`` is the rule above unchanged.
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ import math
 from dataclasses import dataclass
 
 MAX_DELAY_SECONDS = 900
+MIN_RESERVED_DELAY_SECONDS = 30
+"""The shortest wait a ``reserve`` may leave a step (short hooks give up part of the reserve instead)."""
 
 
 @dataclass(frozen=True)
@@ -57,19 +67,21 @@ def plan_heartbeat(
     requested_delay: int,
     margin: float,
     refresh_fraction: float = 0.5,
+    reserve: float = 0.0,
 ) -> HeartbeatPlan:
-    """Decide whether to heartbeat now and clamp the delay of the next step."""
+    """Decide whether to heartbeat now and clamp the delay of the next step (``reserve``: see the module docstring)."""
     margin_used = effective_margin(heartbeat_timeout, margin)
+    reserve_used = max(0.0, min(float(reserve), heartbeat_timeout - margin_used - MIN_RESERVED_DELAY_SECONDS))
     requested = max(0, min(int(requested_delay), MAX_DELAY_SECONDS))
     expires = min(last_heartbeat_at + heartbeat_timeout, global_deadline)
     extended = min(now + heartbeat_timeout, global_deadline)
     past_global = now >= global_deadline
     running_low = expires - now <= heartbeat_timeout * refresh_fraction
-    needed = now + requested + margin_used >= expires
+    needed = now + requested + margin_used + reserve_used >= expires
     send = (not past_global) and (needed or running_low) and extended > expires
     newest = now if send else last_heartbeat_at
     hook_expires_at = extended if send else expires
-    latest_useful = math.floor(newest + heartbeat_timeout - margin_used - now)
+    latest_useful = math.floor(newest + heartbeat_timeout - margin_used - reserve_used - now)
     delay = min(requested, max(1, latest_useful))
     delay = max(0, min(delay, MAX_DELAY_SECONDS))
     near_global = now + delay + margin_used >= global_deadline

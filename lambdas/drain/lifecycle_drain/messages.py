@@ -11,6 +11,12 @@ Two kinds of messages arrive on the drain queue:
   (``EC2`` | ``AutoScalingGroup`` | ``WarmPool``).
 * Continuations this function sends itself (``{"kind": "rudder-ha.drain.step", ...}``) to run
   the next bounded step of a drain after ``DelaySeconds``.
+* Run Command status changes (``source`` ``aws.ssm``, ``EC2 Command Invocation Status-change
+  Notification``; the command-level ``EC2 Command Status-change Notification`` is read too, its
+  instance taken from ``resources``): a finished drain check wakes its drain at once
+  (:class:`CommandSignal`). Only a wake-up: the verdict is always read back with
+  ``GetCommandInvocation``, never taken from the event. Statuses that are not final
+  (``Pending``, ``InProgress``, ``Delayed``, ``Cancelling``) are :class:`Ignored`.
 
 Parsing never raises: anything else becomes :class:`Ignored` (well-formed but not ours to act
 on, e.g. the hook's ``autoscaling:TEST_NOTIFICATION`` or a launch transition) or
@@ -47,6 +53,11 @@ LAUNCH_DETAIL_TYPE = "EC2 Instance-launch Lifecycle Action"
 AUTOSCALING_SOURCE = "aws.autoscaling"
 TERMINATING = "autoscaling:EC2_INSTANCE_TERMINATING"
 TEST_NOTIFICATION = "autoscaling:TEST_NOTIFICATION"
+SSM_SOURCE = "aws.ssm"
+COMMAND_INVOCATION_DETAIL_TYPE = "EC2 Command Invocation Status-change Notification"
+COMMAND_DETAIL_TYPE = "EC2 Command Status-change Notification"
+FINAL_COMMAND_STATUSES = frozenset({"Success", "Failed", "TimedOut", "Cancelled"})
+"""Statuses after which a command invocation never changes again (its result can be read)."""
 CONTINUATION_KIND = "rudder-ha.drain.step"
 CONTINUATION_VERSION = 1
 
@@ -61,6 +72,10 @@ KNOWN_LOCATIONS = frozenset({ORIGIN_WARM_POOL, ORIGIN_GROUP, ORIGIN_EC2})
 _INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8,17}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9-]{36}$")
 _HOOK_NAME = re.compile(r"^[A-Za-z0-9\-_/]{1,255}$")
+# SSM: command ids are UUIDs (36 characters); document names match [a-zA-Z0-9_\-.]{3,128}.
+_COMMAND_ID = re.compile(r"^[0-9a-fA-F-]{36}$")
+_DOCUMENT_NAME = re.compile(r"^[A-Za-z0-9_\-.:/]{3,128}$")
+_INSTANCE_ARN = re.compile(r"^arn:[a-z-]+:ec2:[a-z0-9-]*:[0-9]*:instance/(i-[0-9a-f]{8,17})$")
 _NAME_MAX = 255
 _MAX_SEQ = 10_000_000
 
@@ -122,6 +137,27 @@ class Continuation:
 
 
 @dataclass(frozen=True)
+class CommandSignal:
+    """A Run Command invocation reached a final status: wake the drain waiting on it, if any."""
+
+    command_id: str
+    instance_id: str
+    document_name: str
+    status: str
+    event_id: str | None = None
+
+    @property
+    def wake_key(self) -> str:
+        """The key under which a drain step waits for this command (see :func:`command_wake_key`)."""
+        return command_wake_key(self.command_id)
+
+
+def command_wake_key(command_id: str) -> str:
+    """The wake-up key of an SSM command: a step waiting on it stores this key."""
+    return f"ssm-command#{command_id}"
+
+
+@dataclass(frozen=True)
 class Ignored:
     """A well-formed message that needs no action (logged at info level)."""
 
@@ -137,7 +173,7 @@ class Rejected:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
-Parsed = LifecycleEvent | Continuation | Ignored | Rejected
+Parsed = LifecycleEvent | Continuation | CommandSignal | Ignored | Rejected
 
 
 def parse_body(body: object) -> Parsed:
@@ -210,6 +246,8 @@ def _parse_eventbridge(document: dict[str, Any]) -> Parsed:
     source = document.get("source")
     detail_type = document.get("detail-type")
     detail = document.get("detail")
+    if source == SSM_SOURCE:
+        return _parse_command_event(document, detail_type, detail)
     if source != AUTOSCALING_SOURCE:
         return Rejected("unexpected_event_source", {"source": _short(source)})
     if not isinstance(detail, dict):
@@ -222,6 +260,59 @@ def _parse_eventbridge(document: dict[str, Any]) -> Parsed:
     when = parse_iso8601(envelope_time) if isinstance(envelope_time, str) else None
     event_id = document.get("id") if isinstance(document.get("id"), str) else None
     return _parse_hook_fields(detail, envelope_time=when, event_id=event_id)
+
+
+def _parse_command_event(document: dict[str, Any], detail_type: object, detail: object) -> Parsed:
+    """A Run Command status-change event (see the module docstring)."""
+    if detail_type not in (COMMAND_INVOCATION_DETAIL_TYPE, COMMAND_DETAIL_TYPE):
+        return Ignored("not_a_command_status_change", {"detail_type": _short(detail_type)})
+    if not isinstance(detail, dict):
+        return Rejected("event_detail_not_object", {"detail_type": _short(detail_type)})
+    status = detail.get("status")
+    if not isinstance(status, str) or not status or len(status) > 32:
+        return Rejected("invalid_command_event", {"problems": ["status must be a short string"]})
+    if status not in FINAL_COMMAND_STATUSES:
+        return Ignored("command_not_finished", {"status": status})
+    problems: list[str] = []
+    command_id = _field(detail, "command-id", problems, _COMMAND_ID)
+    document_name = _field(detail, "document-name", problems, _DOCUMENT_NAME)
+    if detail_type == COMMAND_INVOCATION_DETAIL_TYPE:
+        instance_id = _field(detail, "instance-id", problems, _INSTANCE_ID)
+    else:
+        instance_id = _single_instance(document.get("resources"), problems)
+    if problems:
+        return Rejected("invalid_command_event", {"problems": problems})
+    event_id = document.get("id")
+    return CommandSignal(
+        command_id=command_id,
+        instance_id=instance_id,
+        document_name=document_name,
+        status=status,
+        event_id=event_id[:_EVENT_ID_MAX] if isinstance(event_id, str) else None,
+    )
+
+
+def _field(fields: dict[str, Any], name: str, problems: list[str], pattern: re.Pattern[str]) -> str:
+    """A required string field of an SSM event matching ``pattern``."""
+    value = fields.get(name)
+    if not isinstance(value, str) or not pattern.match(value):
+        problems.append(f"{name} is missing or has an unexpected format")
+        return ""
+    return value
+
+
+def _single_instance(resources: object, problems: list[str]) -> str:
+    """The one instance a command-level event names in ``resources`` (a drain check targets one)."""
+    ids = []
+    if isinstance(resources, list):
+        for item in resources[:64]:
+            match = _INSTANCE_ARN.match(item) if isinstance(item, str) else None
+            if match:
+                ids.append(match.group(1))
+    if len(ids) != 1:
+        problems.append("resources must name exactly one instance")
+        return ""
+    return ids[0]
 
 
 def _parse_hook_fields(fields: dict[str, Any], *, envelope_time: float | None, event_id: object) -> Parsed:

@@ -72,6 +72,8 @@ def build_runtime(
         target_groups=TargetGroups(clients.elbv2),
         check=DrainCheck(clients.ssm, cfg.check_document, cfg.ssm_command_timeout_seconds),
         result_delay_seconds=min(cfg.check_result_delay_seconds, cfg.poll_interval_seconds),
+        check_wait_seconds=cfg.check_wait_seconds,
+        fallback_poll_seconds=cfg.fallback_poll_seconds,
     )
     strategies: dict[str, DrainStrategy] = {ec2_strategy.name: ec2_strategy}
     selected = STRATEGY_NAME

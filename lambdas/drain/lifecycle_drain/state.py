@@ -34,6 +34,8 @@ attribute                   type  meaning
 ``global_timeout_warned``   BOOL  "global timeout imminent" logged
 ``completion_requested``    S     ``CONTINUE``/``ABANDON`` decided and about to be sent;
                                   a retried step re-sends it instead of re-checking
+``wake_key``                S     the signal that may run step ``seq`` before its delayed
+                                  message (``ssm-command#<id>``: the check command it waits on)
 ``strategy_state``          S     JSON owned by the strategy (phase, SSM command, last check)
 ``last_progress``           S     JSON of the last step's progress (for operators)
 ``attempts``                N     claims so far (retries included)
@@ -42,7 +44,12 @@ attribute                   type  meaning
                                   retention when done
 ==========================  ====  ==========================================================
 
-Writes are whole-item ``PutItem`` calls conditioned on ``attribute_not_exists(pk)`` (create) or
+A second kind of item leads a wake-up signal to its drain: ``pk`` ``wake#<wake_key>``, ``drain_pk``
+(the drain record's key) and ``expires_at`` (TTL). It is written once per key, before the step that
+waits on it commits, and never changed; a signal whose key has no such item belongs to no drain of
+this deployment.
+
+Writes of drain records are whole-item ``PutItem`` calls conditioned on ``attribute_not_exists(pk)`` (create) or
 ``version = :expected`` (every later write), so two invocations can never both act on the same
 version: the loser gets :class:`ConflictError`. The one exception is :meth:`DrainStore.release`,
 an ``UpdateItem`` conditioned on the caller's own claim (step, ``RUNNING``, lease), which hands a
@@ -60,6 +67,7 @@ from typing import Any
 from .aws import is_client_error
 
 PK_PREFIX = "action#"
+WAKE_PREFIX = "wake#"
 
 
 class Status(enum.StrEnum):
@@ -130,6 +138,7 @@ class DrainRecord:
     global_timeout_warned: bool = False
     done_at: float | None = None
     completion_requested: str | None = None
+    wake_key: str | None = None
     strategy_state: dict[str, Any] = field(default_factory=dict)
     last_progress: dict[str, Any] = field(default_factory=dict)
 
@@ -182,6 +191,7 @@ class DrainRecord:
             "deadline_alerted_at": (_num(self.deadline_alerted_at) if self.deadline_alerted_at is not None else None),
             "done_at": _num(self.done_at) if self.done_at is not None else None,
             "completion_requested": ({"S": self.completion_requested} if self.completion_requested else None),
+            "wake_key": {"S": self.wake_key} if self.wake_key else None,
         }
         item.update({key: value for key, value in optional.items() if value is not None})
         return item
@@ -237,6 +247,7 @@ class DrainRecord:
             global_timeout_warned=b("global_timeout_warned"),
             done_at=float(done_at["N"]) if done_at else None,
             completion_requested=s("completion_requested"),
+            wake_key=s("wake_key"),
             strategy_state=json.loads(s("strategy_state") or "{}"),
             last_progress=json.loads(s("last_progress") or "{}"),
         )
@@ -264,6 +275,26 @@ class DrainStore:
         response = self._dynamodb.get_item(TableName=self._table, Key={"pk": {"S": pk}}, ConsistentRead=True)
         item = response.get("Item")
         return DrainRecord.from_item(item) if item else None
+
+    def link_wake_key(self, wake_key: str, drain_pk: str, expires_at: int) -> None:
+        """Record that signal ``wake_key`` belongs to drain ``drain_pk`` (see the module docstring)."""
+        self._dynamodb.put_item(
+            TableName=self._table,
+            Item={
+                "pk": {"S": f"{WAKE_PREFIX}{wake_key}"},
+                "drain_pk": {"S": drain_pk},
+                "expires_at": _num(expires_at),
+            },
+        )
+
+    def drain_for_wake_key(self, wake_key: str) -> str | None:
+        """The key of the drain record a signal belongs to, or None."""
+        response = self._dynamodb.get_item(
+            TableName=self._table, Key={"pk": {"S": f"{WAKE_PREFIX}{wake_key}"}}, ConsistentRead=True
+        )
+        item = response.get("Item") or {}
+        value = item.get("drain_pk")
+        return value["S"] if isinstance(value, dict) and isinstance(value.get("S"), str) else None
 
     def create(self, record: DrainRecord) -> DrainRecord:
         """Write a new record (version 1); :class:`ConflictError` when one exists already."""

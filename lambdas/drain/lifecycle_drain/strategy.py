@@ -12,6 +12,12 @@ step, does a bounded amount of work (a handful of API calls, no waiting), and re
   step (e.g. to read the result of a check it just started).
 * ``GONE``: the node no longer exists; nothing left to drain.
 
+A step may also name a *wake key* (:attr:`StepResult.wake_key`): a signal, such as the status-change
+event of the SSM command it started, that may run the next step before its delayed message. The
+engine links the key to the drain and, when the signal arrives, runs the waiting step at once with
+:attr:`StrategyContext.woken_by` set. A signal is only a wake-up: the step reads what it waits for
+from its source of truth, exactly as a step run by its delayed message does.
+
 A strategy keeps its own state as a JSON-serialisable dict, which the engine persists with the
 drain record and hands back on the next step. A strategy must tolerate a step being run again
 with the same input state (a retried invocation): its side effects must be safe to repeat.
@@ -115,6 +121,8 @@ class StepResult:
     state: dict[str, Any]
     #: Seconds until the next step; None means the configured poll interval.
     delay_seconds: int | None = None
+    #: A signal that may run the next step earlier (see the module docstring); None: only the delay.
+    wake_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +148,8 @@ class StrategyContext:
     step: int
     poll_interval_seconds: int
     log: JsonLogger
+    #: The wake key whose signal started this step (None: its delayed message or the lifecycle event).
+    woken_by: str | None = None
 
 
 class DrainStrategy(Protocol):

@@ -134,7 +134,7 @@ class AlarmSpec:
         return kwargs
 
 
-def _alarm(
+def alarm_spec(
     name_prefix: str,
     environment: str,
     key: str,
@@ -149,6 +149,8 @@ def _alarm(
     missing: Missing,
     period_seconds: int = 60,
 ) -> AlarmSpec:
+    """One alarm of the environment ``name_prefix``: named ``<name_prefix>-<slug>``, its description led by
+    its severity and environment (the alert router reads both from there)."""
     return AlarmSpec(
         key=key,
         name=f"{name_prefix}-{slug}",
@@ -187,15 +189,20 @@ def service_alarms(
     thresholds: AlertThresholds,
     alb_arn_suffix: str,
     target_group_arn_suffix: str,
+    standby_targets: int = 0,
 ) -> list[AlarmSpec]:
-    """The alarms on the ALB, the health probe, the jobsdb backlog and the crash-loop guard, in order."""
+    """The alarms on the ALB, the health probe, the jobsdb backlog and the crash-loop guard, in order.
+
+    ``standby_targets``: how many targets fail ``/health`` by design (a hot standby), so that the
+    unhealthy-host alarm warns only of a target beyond them.
+    """
     t = thresholds
     lb = {"LoadBalancer": alb_arn_suffix}
     target = {"TargetGroup": target_group_arn_suffix, **lb}
     env = {"Environment": environment}
 
     def alarm(*args: Any, **kwargs: Any) -> AlarmSpec:
-        return _alarm(name_prefix, environment, *args, **kwargs)
+        return alarm_spec(name_prefix, environment, *args, **kwargs)
 
     return [
         alarm(
@@ -214,10 +221,16 @@ def service_alarms(
             "unhealthy_host",
             "unhealthy-host",
             "warning",
-            "A target has failed the /health check for two minutes; the group replaces it on ELB health.",
+            (
+                "A target has failed the /health check for two minutes; the group replaces it on ELB health."
+                if not standby_targets
+                else f"More than the {standby_targets} hot-standby target(s) have failed the /health check for two "
+                "minutes: the serving instance is failing (the standby takes the lease over) or the standby "
+                "serves while the old holder is still registered."
+            ),
             Metric(ALB, "UnHealthyHostCount", target, "Maximum"),
             "GreaterThanOrEqualToThreshold",
-            1,
+            1 + standby_targets,
             periods=2,
             missing="notBreaching",
         ),
@@ -316,7 +329,7 @@ def function_alarms(
     """Errors and Throttles alarms (any in five minutes) for a Lambda function."""
     dimensions = {"FunctionName": function_name}
     return [
-        _alarm(
+        alarm_spec(
             name_prefix,
             environment,
             f"{label.replace('-', '_')}_{metric.lower()}",
@@ -338,7 +351,7 @@ def queue_alarm(
     name_prefix: str, environment: str, label: str, queue_name: str, severity: Severity = "warning"
 ) -> AlarmSpec:
     """An alarm on a dead-letter queue holding any message."""
-    return _alarm(
+    return alarm_spec(
         name_prefix,
         environment,
         f"{label.replace('-', '_')}_dlq",

@@ -37,7 +37,7 @@ from rudder_ha.parts.alerting.alarms import FIVE_XX_RATE, AlarmSpec, Severity
 from rudder_ha.parts.alerting.spec import METRIC_NAMESPACE, AlertingProps
 from rudder_ha.parts.python_function.cdktf import PythonFunction
 
-__all__ = ["FIVE_XX_RATE", "METRIC_NAMESPACE", "Alerting", "AlertingProps"]
+__all__ = ["FIVE_XX_RATE", "METRIC_NAMESPACE", "Alerting", "AlertingProps", "topic_alarm"]
 
 
 class Alerting(Construct):
@@ -120,33 +120,41 @@ class Alerting(Construct):
         )
 
         # --- the instance's backlog metrics (ami/bin/rudder-backlog-metrics) ----------------------
-        IamRolePolicy(
-            self,
-            "instance_metrics",
-            name=alerting.INSTANCE_METRICS_POLICY_NAME,
-            role=props.instance_role_name,
-            policy=policy_json(alerting.instance_metrics_policy()),
-        )
+        if props.instance_role_name is not None:
+            IamRolePolicy(
+                self,
+                "instance_metrics",
+                name=alerting.INSTANCE_METRICS_POLICY_NAME,
+                role=props.instance_role_name,
+                policy=policy_json(alerting.instance_metrics_policy()),
+            )
 
         # --- Auto Scaling launch/terminate failures -> topic (raw events; the router parses them) --
-        asg_rule = CloudwatchEventRule(
-            self,
-            "asg_failures",
-            **alerting.asg_failure_rule(prefix),
-            event_pattern=alerting.asg_failure_event_pattern(props.asg_name),
-        )
-        CloudwatchEventTarget(
-            self,
-            "asg_failures_target",
-            rule=asg_rule.name,
-            target_id=alerting.ASG_FAILURES_TARGET_ID,
-            arn=self.topic.arn,
-        )
+        if props.asg_name is not None:
+            asg_rule = CloudwatchEventRule(
+                self,
+                "asg_failures",
+                **alerting.asg_failure_rule(prefix),
+                event_pattern=alerting.asg_failure_event_pattern(props.asg_name),
+            )
+            CloudwatchEventTarget(
+                self,
+                "asg_failures_target",
+                rule=asg_rule.name,
+                target_id=alerting.ASG_FAILURES_TARGET_ID,
+                arn=self.topic.arn,
+            )
 
-        for spec in alarms.service_alarms(
-            prefix, props.environment, props.settings.thresholds, props.alb_arn_suffix, props.target_group_arn_suffix
-        ):
-            self._alarm(spec)
+        if props.alb_arn_suffix is not None and props.target_group_arn_suffix is not None:
+            for spec in alarms.service_alarms(
+                prefix,
+                props.environment,
+                props.settings.thresholds,
+                props.alb_arn_suffix,
+                props.target_group_arn_suffix,
+                props.standby_targets,
+            ):
+                self._alarm(spec)
         for spec in alarms.alerting_function_alarms(
             prefix,
             props.environment,
@@ -170,16 +178,7 @@ class Alerting(Construct):
         self._alarm(alarms.queue_alarm(self._props.name_prefix, self._props.environment, label, queue_name, severity))
 
     def _alarm(self, spec: AlarmSpec) -> CloudwatchMetricAlarm:
-        queries = [_metric_query(query.settings()) for query in spec.queries]
-        topic = [self.topic.arn]
-        alarm = CloudwatchMetricAlarm(
-            self,
-            spec.construct_id,
-            **spec.settings(),
-            **({"metric_query": queries} if queries else {}),
-            alarm_actions=topic,
-            ok_actions=topic,
-        )
+        alarm = topic_alarm(self, spec, self.topic.arn)
         self._names.append(spec.name)
         self._arns.append(alarm.arn)
         return alarm
@@ -200,6 +199,20 @@ class Alerting(Construct):
     def alarm_arns(self) -> list[str]:
         """Every alarm's ARN (Terraform references), in the order of :attr:`alarm_names`."""
         return list(self._arns)
+
+
+def topic_alarm(scope: Construct, spec: AlarmSpec, topic_arn: str) -> CloudwatchMetricAlarm:
+    """``spec`` as an alarm in ``scope`` sending ALARM and OK to ``topic_arn`` (also for alarms another
+    stack adds to an environment's alerts topic)."""
+    queries = [_metric_query(query.settings()) for query in spec.queries]
+    return CloudwatchMetricAlarm(
+        scope,
+        spec.construct_id,
+        **spec.settings(),
+        **({"metric_query": queries} if queries else {}),
+        alarm_actions=[topic_arn],
+        ok_actions=[topic_arn],
+    )
 
 
 def _metric_query(query: dict) -> CloudwatchMetricAlarmMetricQuery:

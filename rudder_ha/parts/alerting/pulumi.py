@@ -159,7 +159,12 @@ class Alerting(pulumi.ComponentResource):
         )
 
         for spec in alarms.service_alarms(
-            prefix, props.environment, props.settings.thresholds, props.alb_arn_suffix, props.target_group_arn_suffix
+            prefix,
+            props.environment,
+            props.settings.thresholds,
+            props.alb_arn_suffix,
+            props.target_group_arn_suffix,
+            props.standby_targets,
         ):
             self._alarm(spec)
         for spec in alarms.alerting_function_alarms(

@@ -66,11 +66,18 @@ class AlertingProps:
     """The environment's CMK: encrypts the topic, the dead-letter queue, Lambda environments and logs."""
     health_url: Ref
     """What the probe GETs: the public endpoint's ``/health``, through the ALB like a client."""
-    alb_arn_suffix: Ref
-    target_group_arn_suffix: Ref
-    asg_name: Ref
-    instance_role_name: Ref
-    """The data-plane instance role; it gets permission to publish the backlog metrics."""
+    alb_arn_suffix: Ref | None = None
+    """None: no ALB, target, probe or backlog alarms here (the eks topology adds them where its
+    controller-made ALB is known, with :func:`rudder_ha.parts.alerting.cdktf.topic_alarm`)."""
+    target_group_arn_suffix: Ref | None = None
+    asg_name: Ref | None = None
+    """None: no Auto Scaling failure rule (the eks topology adds one over its node groups)."""
+    instance_role_name: Ref | None = None
+    """The data-plane instance role; it gets permission to publish the backlog metrics. None: no instance
+    role (the eks topology grants its backend pods' role)."""
+    standby_targets: int = 0
+    """Targets that fail ``/health`` by design: a hot standby waits for the jobsdb lease with its backend
+    stopped (README "Failover"). The unhealthy-host alarm counts only targets beyond these."""
 
 
 def topic_name(name_prefix: str) -> str:
@@ -255,13 +262,15 @@ def probe_schedule(name_prefix: str) -> dict[str, str]:
     }
 
 
-def asg_failure_event_pattern(asg_name: str) -> str:
-    """Failed launches and terminations of the group (raw events go to the topic; the router parses them)."""
+def asg_failure_event_pattern(asg_name: str | list[str]) -> str:
+    """Failed launches and terminations of the group, or groups (raw events go to the topic; the router
+    parses them)."""
+    names = asg_name if isinstance(asg_name, list) else [asg_name]
     return json.dumps(
         {
             "source": ["aws.autoscaling"],
             "detail-type": list(ASG_FAILURE_EVENTS),
-            "detail": {"AutoScalingGroupName": [asg_name]},
+            "detail": {"AutoScalingGroupName": names},
         }
     )
 

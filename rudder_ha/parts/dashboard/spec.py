@@ -16,6 +16,8 @@ from typing import Any, TypeAlias
 from rudder_ha.common.policies import console_url as _console_url
 from rudder_ha.common.refs import Ref
 from rudder_ha.config.model import AlertThresholds
+from rudder_ha.instance import server_metrics
+from rudder_ha.instance.server_metrics import ServerMetric
 from rudder_ha.parts import Part
 from rudder_ha.parts.alerting.alarms import ALB, FIVE_XX_RATE, FIVE_XX_RATE_LABEL
 from rudder_ha.parts.alerting.spec import METRIC_NAMESPACE
@@ -47,6 +49,9 @@ class OperationsDashboardProps:
     ``lambda: alerting.alarm_arns``). cdktf calls it at synthesis, so alarms added after the dashboard (e.g.
     by the drain pipeline) are listed; Pulumi calls it when the dashboard is created, so add those alarms
     before. A plain sequence (or Pulumi Output) is taken as it is in both."""
+    server_metrics: bool = False
+    """Adds the row of rudder-server's own metrics (statsd through the instance's CloudWatch agent, in the
+    namespace :func:`rudder_ha.instance.server_metrics.namespace`)."""
 
 
 BODY_FIELDS = ("alb_arn_suffix", "target_group_arn_suffix", "asg_name", "alarm_arns")
@@ -197,7 +202,52 @@ def body(props: OperationsDashboardProps) -> dict[str, Any]:
             },
         ],
     ]
-    return {"start": "-PT6H", "periodOverride": "inherit", "widgets": _layout(rows)}
+    if props.server_metrics:
+        rows.insert(len(rows) - 1, _server_metrics_row(region, props.environment))
+    return {"start": "-PT6H", "periodOverride": "inherit", "widgets": layout(rows)}
+
+
+def _search(environment: str, metric: ServerMetric, id_: str, **options: Any) -> dict[str, Any]:
+    """One line summing every time series of a rudder-server metric (whatever its dimensions)."""
+    return {"id": id_, "expression": f"SUM({metric.search(environment)})", "label": metric.label, **options}
+
+
+def _server_metrics_row(region: str, environment: str) -> list[dict[str, Any]]:
+    """rudder-server's own view: gateway intake, processor throughput, router and batch-router deliveries
+    and failures (statsd, published by the instance's CloudWatch agent)."""
+    m = server_metrics
+    return [
+        _metrics(
+            region,
+            "rudder-server: gateway intake",
+            [
+                [_search(environment, m.GATEWAY_REQUESTS, "gwrequests")],
+                [_search(environment, m.GATEWAY_FAILED_REQUESTS, "gwfailed")],
+                [_search(environment, m.GATEWAY_EVENTS, "gwevents", yAxis="right")],
+            ],
+            stat="Sum",
+        ),
+        _metrics(
+            region,
+            "rudder-server: processor",
+            [
+                [_search(environment, m.PROCESSOR_EVENTS_IN, "procin")],
+                [_search(environment, m.PROCESSOR_EVENTS_OUT, "procout")],
+            ],
+            stat="Sum",
+        ),
+        _metrics(
+            region,
+            "rudder-server: router and batch router",
+            [
+                [_search(environment, m.ROUTER_DELIVERED, "rtok")],
+                [_search(environment, m.BATCH_ROUTER_DELIVERED, "brtok")],
+                [_search(environment, m.ROUTER_FAILED, "rtfailed", yAxis="right")],
+                [_search(environment, m.BATCH_ROUTER_FAILED, "brtfailed", yAxis="right")],
+            ],
+            stat="Sum",
+        ),
+    ]
 
 
 def _metrics(
@@ -229,8 +279,8 @@ def _text(height: int, markdown: str) -> dict[str, Any]:
     return {"type": "text", "width": WIDTH, "height": height, "properties": {"markdown": markdown}}
 
 
-def _layout(rows: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Places the widgets row by row, left to right."""
+def layout(rows: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Places the widgets row by row, left to right, on the 24-unit grid (a wider row is an error)."""
     widgets = []
     y = 0
     for row in rows:

@@ -1,8 +1,10 @@
 """Drain before terminate: EventBridge -> SQS -> drain Lambda, with its state table and SSM check.
 
 The autoscaling group's terminating lifecycle hook holds an instance in ``Terminating:Wait``. This
-pipeline takes it out of its target groups, runs the on-node jobsdb check through SSM RunCommand,
-heartbeats the hook, and completes it with CONTINUE only once nothing is pending. Names, settings and
+pipeline takes it out of its target groups, runs the on-node jobsdb check through SSM RunCommand (in
+instance mode one command that waits on the node until the jobsdb is empty; a second rule routes its
+status change to the same queue, which wakes the drain at once), heartbeats the hook, and completes it
+with CONTINUE only once nothing is pending. Names, settings and
 documents come from :mod:`rudder_ha.parts.drain_pipeline.spec`, shared with the Pulumi component.
 """
 
@@ -60,11 +62,31 @@ class DrainPipeline(Construct):
             self, "rule", **spec.rule(props), event_pattern=spec.event_pattern(props.asg_names)
         )
         CloudwatchEventTarget(self, "target", rule=self.rule.name, arn=self.queue.arn, target_id=spec.EVENT_TARGET_ID)
+        self.document: SsmDocument | None = None
+        self.command_rule: CloudwatchEventRule | None = None
+        if spec.runs_check_document(props.strategy):
+            self.document = SsmDocument(self, "check_document", **spec.check_document(props))
+        if self.document is not None and spec.wakes_on_check_status(props):
+            self.command_rule = CloudwatchEventRule(
+                self,
+                "command_rule",
+                **spec.command_rule(props),
+                event_pattern=spec.command_event_pattern([self.document.name]),
+            )
+            CloudwatchEventTarget(
+                self,
+                "command_target",
+                rule=self.command_rule.name,
+                arn=self.queue.arn,
+                target_id=spec.EVENT_TARGET_ID,
+            )
         SqsQueuePolicy(
             self,
             "queue_policy",
             queue_url=self.queue.url,
-            policy=spec.queue_policy(self.queue.arn, self.rule.arn),
+            policy=spec.queue_policy(
+                self.queue.arn, self.rule.arn, self.command_rule.arn if self.command_rule is not None else None
+            ),
         )
         self.table = DynamodbTable(
             self,
@@ -75,9 +97,6 @@ class DrainPipeline(Construct):
             server_side_encryption=DynamodbTableServerSideEncryption(**spec.table_encryption(props)),
             point_in_time_recovery=DynamodbTablePointInTimeRecovery(**spec.TABLE_POINT_IN_TIME_RECOVERY),
         )
-        self.document: SsmDocument | None = None
-        if spec.runs_check_document(props.strategy):
-            self.document = SsmDocument(self, "check_document", **spec.check_document(props))
         document_name = self.document.name if self.document is not None else None
         statements = spec.function_statements(
             props,

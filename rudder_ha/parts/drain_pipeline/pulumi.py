@@ -21,8 +21,8 @@ class DrainPipeline(pulumi.ComponentResource):
     """The lifecycle-hook event path and the drain Lambda, scoped to this environment's resources.
 
     Attributes: ``dead_letter_queue`` (and its ``dead_letter_queue_policy``), ``queue`` (and its
-    ``queue_policy``), ``rule``, ``table``, ``document`` (None with the eks strategy), ``function`` (a
-    :class:`PythonFunction`), ``event_source_mapping``.
+    ``queue_policy``), ``rule``, ``table``, ``document`` and ``command_rule`` (None with the eks strategy),
+    ``function`` (a :class:`PythonFunction`), ``event_source_mapping``.
     """
 
     def __init__(self, name: str, props: DrainPipelineProps, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -59,10 +59,32 @@ class DrainPipeline(pulumi.ComponentResource):
             target_id=spec.EVENT_TARGET_ID,
             opts=child,
         )
+        self.document: aws.ssm.Document | None = None
+        self.command_rule: aws.cloudwatch.EventRule | None = None
+        if spec.runs_check_document(props.strategy):
+            self.document = aws.ssm.Document(f"{name}-check_document", **spec.check_document(props), opts=child)
+        if self.document is not None and spec.wakes_on_check_status(props):
+            document = self.document
+            self.command_rule = aws.cloudwatch.EventRule(
+                f"{name}-command_rule",
+                **spec.command_rule(props),
+                event_pattern=document.name.apply(lambda value: spec.command_event_pattern([value])),
+                opts=child,
+            )
+            aws.cloudwatch.EventTarget(
+                f"{name}-command_target",
+                rule=self.command_rule.name,
+                arn=self.queue.arn,
+                target_id=spec.EVENT_TARGET_ID,
+                opts=child,
+            )
+        command_rule_arn = self.command_rule.arn if self.command_rule is not None else None
         self.queue_policy = aws.sqs.QueuePolicy(
             f"{name}-queue_policy",
             queue_url=self.queue.url,
-            policy=pulumi.Output.all(self.queue.arn, self.rule.arn).apply(lambda v: spec.queue_policy(v[0], v[1])),
+            policy=pulumi.Output.all(self.queue.arn, self.rule.arn, command_rule_arn).apply(
+                lambda v: spec.queue_policy(v[0], v[1], v[2])
+            ),
             opts=child,
         )
         self.table = aws.dynamodb.Table(
@@ -74,9 +96,6 @@ class DrainPipeline(pulumi.ComponentResource):
             point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(**spec.TABLE_POINT_IN_TIME_RECOVERY),
             opts=child,
         )
-        self.document: aws.ssm.Document | None = None
-        if spec.runs_check_document(props.strategy):
-            self.document = aws.ssm.Document(f"{name}-check_document", **spec.check_document(props), opts=child)
         document_name = self.document.name if self.document is not None else None
         statements = apply_spec(
             spec.function_statements,

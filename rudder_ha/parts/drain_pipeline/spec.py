@@ -16,7 +16,7 @@ from rudder_ha.common.policies import deny_insecure_transport, policy_json
 from rudder_ha.common.refs import Ref
 from rudder_ha.config.defaults import DRAIN_QUEUE_VISIBILITY_TIMEOUT_SECONDS
 from rudder_ha.config.model import DrainSettings
-from rudder_ha.instance.files import DRAIN_CHECK_PATH, JOBSDB_ENV_FILE
+from rudder_ha.instance.files import DRAIN_WAIT_PATH, JOBSDB_ENV_FILE
 from rudder_ha.parts import Part
 from rudder_ha.parts.python_function.spec import PythonFunctionProps
 
@@ -24,12 +24,33 @@ PART = Part("drain_pipeline", "DrainPipeline")
 """Renderers: :class:`rudder_ha.parts.drain_pipeline.cdktf.DrainPipeline` and its Pulumi twin."""
 
 LIFECYCLE_DETAIL_TYPE = "EC2 Instance-terminate Lifecycle Action"
+COMMAND_INVOCATION_DETAIL_TYPE = "EC2 Command Invocation Status-change Notification"
+"""SSM's per-instance Run Command status change: the drain check finished, wake its drain."""
+FINAL_COMMAND_STATUSES = ["Success", "Failed", "TimedOut", "Cancelled"]
+"""Statuses after which an invocation's result can be read; earlier ones would only wake the drain for nothing."""
 FUNCTION_TIMEOUT_SECONDS = 60
 """Each invocation does one bounded step; the drain itself continues through delayed messages."""
 QUEUE_VISIBILITY_TIMEOUT_SECONDS = DRAIN_QUEUE_VISIBILITY_TIMEOUT_SECONDS
 """At least six times the function timeout, as AWS recommends for an SQS event source."""
 assert QUEUE_VISIBILITY_TIMEOUT_SECONDS >= 6 * FUNCTION_TIMEOUT_SECONDS
 SSM_COMMAND_TIMEOUT_SECONDS = 60
+"""SendCommand's delivery timeout: how long SSM tries to hand the check to the agent."""
+CHECK_WAIT_SECONDS = 3300
+"""instance mode: ``rudder-drain-wait`` waits at most this long for an empty jobsdb, then reports the last
+verdict and the drain sends the next one (about one new command per drain-hour)."""
+CHECK_WAIT_INTERVAL_SECONDS = 1
+"""Pause between two local checks while waiting: "drained" is seen within a second; a check is a few
+catalog queries over the local socket, no AWS call."""
+CHECK_EXECUTION_TIMEOUT_SECONDS = CHECK_WAIT_SECONDS + 300
+"""The document step's execution timeout: the script ends first, with its own verdict, never killed."""
+HANDOVER_TIMEOUT_SECONDS = 60
+"""rds mode: the handover (stopping the backend, releasing the lease) is one short command."""
+FALLBACK_POLL_SECONDS = 420
+"""A drain waiting on its check reads the command itself this often when no status-change event woke it
+(events are best effort). Each such step also heartbeats the hook, and a step that crashes comes back only
+after the queue's visibility timeout: 420 + 360 s + 120 s of latency stays within the hook's 900 s heartbeat
+timeout, so one crashed step never lets the hook expire. About 9 steps per drain-hour."""
+assert FALLBACK_POLL_SECONDS + QUEUE_VISIBILITY_TIMEOUT_SECONDS + 120 <= 900
 MAX_RECEIVES = 5
 """Receives of one message before it goes to the dead-letter queue."""
 QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
@@ -110,6 +131,32 @@ def check_document_name(name_prefix: str) -> str:
 def rule_description(name_prefix: str) -> str:
     """Description of the EventBridge rule."""
     return f"Terminating lifecycle actions of {name_prefix}'s Auto Scaling groups"
+
+
+def command_rule_name(name_prefix: str) -> str:
+    """Name of the EventBridge rule routing the drain check's status changes to the drain queue."""
+    return f"{drain_name(name_prefix)}-check-status"
+
+
+def command_rule(props: DrainPipelineProps) -> dict[str, str]:
+    """The command-status rule's name and description (its pattern: :func:`command_event_pattern`)."""
+    return {
+        "name": command_rule_name(props.name_prefix),
+        "description": f"Finished runs of {props.name_prefix}'s drain check document: wake the drain at once",
+    }
+
+
+def command_event_pattern(document_names: list[str]) -> str:
+    """The EventBridge pattern matching final status changes of ``document_names``' invocations (JSON).
+
+    Only this deployment's check document: other commands on the account never reach the queue."""
+    return json.dumps(
+        {
+            "source": ["aws.ssm"],
+            "detail-type": [COMMAND_INVOCATION_DETAIL_TYPE],
+            "detail": {"document-name": document_names, "status": FINAL_COMMAND_STATUSES},
+        }
+    )
 
 
 def dead_letter_queue(props: DrainPipelineProps) -> dict[str, Any]:
@@ -196,25 +243,33 @@ def event_pattern(asg_names: list[str]) -> str:
     )
 
 
-def queue_policy(queue_arn: str, rule_arn: str) -> str:
-    """The drain queue's resource policy: only this rule's events may be sent to it, and no request may
-    use the queue other than over TLS (JSON)."""
-    return policy_json(
+def queue_policy(queue_arn: str, rule_arn: str, command_rule_arn: str | None = None) -> str:
+    """The drain queue's resource policy: only this deployment's rules (the lifecycle rule and, with the ec2
+    strategy, the command-status rule) may send events to it, and no request may use the queue other than
+    over TLS (JSON)."""
+    statements: list[dict[str, Any]] = [
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "LifecycleEventsFromThisRule",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "events.amazonaws.com"},
-                    "Action": "sqs:SendMessage",
-                    "Resource": queue_arn,
-                    "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
-                },
-                deny_insecure_transport("sqs:*", queue_arn),
-            ],
-        }
-    )
+            "Sid": "LifecycleEventsFromThisRule",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+        },
+    ]
+    if command_rule_arn is not None:
+        statements.append(
+            {
+                "Sid": "CheckStatusEventsFromThisRule",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": command_rule_arn}},
+            }
+        )
+    statements.append(deny_insecure_transport("sqs:*", queue_arn))
+    return policy_json({"Version": "2012-10-17", "Statement": statements})
 
 
 def dead_letter_queue_policy(dead_letter_queue_arn: str) -> str:
@@ -224,11 +279,25 @@ def dead_letter_queue_policy(dead_letter_queue_arn: str) -> str:
     )
 
 
+def drain_wait_command() -> str:
+    """instance mode's command: wait on the node until its jobsdb is drained (``ami/bin/rudder-drain-wait``)."""
+    return (
+        f"exec {DRAIN_WAIT_PATH} --env-file {JOBSDB_ENV_FILE} "
+        f"--interval {CHECK_WAIT_INTERVAL_SECONDS} --max-seconds {CHECK_WAIT_SECONDS}"
+    )
+
+
+def check_wait_seconds(jobsdb_mode: str = "instance") -> int:
+    """How long the check document may wait on the instance (``DRAIN_CHECK_WAIT_SECONDS``): 0 in rds mode."""
+    return CHECK_WAIT_SECONDS if jobsdb_mode == "instance" else 0
+
+
 def drain_check_document(jobsdb_mode: str = "instance") -> dict:
     """The SSM Command document run on a terminating instance; its exit code is the verdict (0 drained,
-    75 pending, 69 cannot tell). Instance mode waits until the instance's own jobsdb has nothing pending;
-    rds mode hands the shared jobsdb over to the replacement."""
-    command = f"exec {DRAIN_CHECK_PATH} --env-file {JOBSDB_ENV_FILE}" if jobsdb_mode == "instance" else HANDOVER_COMMAND
+    75 pending, 69 cannot tell). Instance mode waits on the node until its own jobsdb has nothing pending
+    and exits that moment (its status-change event wakes the drain); rds mode hands the shared jobsdb
+    over to the replacement."""
+    waits = jobsdb_mode == "instance"
     return {
         "schemaVersion": "2.2",
         "description": "rudder-ha: drain check (exit 0 drained, 75 pending, 69 cannot tell)",
@@ -237,8 +306,8 @@ def drain_check_document(jobsdb_mode: str = "instance") -> dict:
                 "action": "aws:runShellScript",
                 "name": "drainCheck",
                 "inputs": {
-                    "timeoutSeconds": str(SSM_COMMAND_TIMEOUT_SECONDS),
-                    "runCommand": [command],
+                    "timeoutSeconds": str(CHECK_EXECUTION_TIMEOUT_SECONDS if waits else HANDOVER_TIMEOUT_SECONDS),
+                    "runCommand": [drain_wait_command() if waits else HANDOVER_COMMAND],
                 },
             }
         ],
@@ -376,9 +445,19 @@ def function_environment(
     if check_document_name is not None:
         variables["DRAIN_CHECK_DOCUMENT"] = check_document_name
         variables["SSM_COMMAND_TIMEOUT_SECONDS"] = str(SSM_COMMAND_TIMEOUT_SECONDS)
+        wait = check_wait_seconds(props.jobsdb_mode)
+        if wait:
+            variables["DRAIN_CHECK_WAIT_SECONDS"] = str(wait)
+            variables["FALLBACK_POLL_SECONDS"] = str(FALLBACK_POLL_SECONDS)
     return variables
 
 
 def runs_check_document(strategy: str) -> bool:
     """Whether the strategy checks the instance through the SSM document (ec2) rather than evicting pods."""
     return strategy == "ec2"
+
+
+def wakes_on_check_status(props: DrainPipelineProps) -> bool:
+    """Whether the check document waits on the instance, so its status-change events wake the drain (the
+    command-status rule exists): the ec2 strategy in instance mode. The rds handover answers at once."""
+    return runs_check_document(props.strategy) and check_wait_seconds(props.jobsdb_mode) > 0

@@ -76,8 +76,9 @@ class DataPlaneCluster(Construct):
     - Kubernetes secrets envelope-encrypted with the environment's KMS key; all control-plane log types
       to a KMS-encrypted log group;
     - a private endpoint, public only when configured, and then only from the listed CIDRs;
-    - add-ons vpc-cni, coredns, kube-proxy, eks-pod-identity-agent and aws-ebs-csi-driver, the two that
-      call AWS APIs through EKS Pod Identity roles of their own.
+    - add-ons vpc-cni, coredns, kube-proxy, eks-pod-identity-agent, aws-ebs-csi-driver and
+      amazon-cloudwatch-observability (Container Insights), the three that call AWS APIs through EKS Pod
+      Identity roles of their own; the last one writes to KMS-encrypted log groups made here first.
     """
 
     def __init__(self, scope: Construct, id_: str, props: EksClusterProps) -> None:
@@ -143,6 +144,45 @@ class DataPlaneCluster(Construct):
             EksAddon(self, spec.addon_id(name), cluster_name=self.cluster.name, addon_name=name)
             for name in spec.PLAIN_ADDONS
         ]
+        self.container_insights_logs = {
+            kind: CloudwatchLogGroup(
+                self,
+                f"container_insights_{kind}",
+                name=spec.container_insights_log_group(self.name, kind),
+                retention_in_days=props.log_retention_days,
+                kms_key_id=props.kms_key_arn,
+            )
+            for kind in spec.CONTAINER_INSIGHTS_LOG_GROUPS
+        }
+        self.observability = self._observability_addon()
+        self.addons.append(self.observability)
+
+    def _observability_addon(self) -> EksAddon:
+        """Container Insights: the add-on with a Pod Identity role writing only to its own log groups."""
+        role = IamRole(
+            self,
+            "cloudwatch_role",
+            name=f"{self.name}-{spec.CLOUDWATCH_OBSERVABILITY}",
+            assume_role_policy=policy_json(spec.pod_identity_trust_policy()),
+        )
+        groups = list(self.container_insights_logs.values())
+        policy = IamRolePolicy(
+            self,
+            "cloudwatch_policy",
+            role=role.id,
+            name=spec.CLOUDWATCH_AGENT_POLICY_NAME,
+            policy=policy_json(spec.cloudwatch_agent_policy([g.arn for g in groups])),
+        )
+        return EksAddon(
+            self,
+            "addon_cloudwatch",
+            cluster_name=self.cluster.name,
+            addon_name=spec.CLOUDWATCH_OBSERVABILITY,
+            pod_identity_association=[
+                EksAddonPodIdentityAssociation(role_arn=role.arn, service_account=spec.CLOUDWATCH_AGENT_SERVICE_ACCOUNT)
+            ],
+            depends_on=[self.pod_identity_agent, policy, *groups],
+        )
 
     def _addon_with_role(self, addon: AddonRole, kms_key_arn: str) -> EksAddon:
         role = IamRole(

@@ -54,6 +54,7 @@ class EksClusterProps:
     settings: EksSettings
     kms_key_arn: str
     log_retention_days: int = 365
+    """The control plane's and Container Insights' log groups."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,40 @@ EBS_CSI = AddonRole(
     managed_policies=(f"{MANAGED_POLICY}service-role/AmazonEBSCSIDriverPolicy",),
     encrypts_volumes=True,
 )
+
+
+CLOUDWATCH_OBSERVABILITY = "amazon-cloudwatch-observability"
+"""The EKS add-on AWS documents for Container Insights on EKS (with enhanced observability, its default): the
+CloudWatch agent publishes node, pod and container metrics (namespace ``ContainerInsights``) and Fluent Bit
+ships the containers' logs, both as DaemonSets."""
+CLOUDWATCH_AGENT_SERVICE_ACCOUNT = "cloudwatch-agent"
+"""The add-on's ServiceAccount (namespace ``amazon-cloudwatch``), used by its agent and its Fluent Bit."""
+CONTAINER_INSIGHTS_LOG_GROUPS = ("performance", "application", "dataplane", "host")
+"""``/aws/containerinsights/<cluster>/<kind>``: metrics as embedded-metric-format events (``performance``),
+the containers' stdout and stderr (``application``), node and kubelet logs."""
+CLOUDWATCH_AGENT_POLICY_NAME = "container-insights"
+
+
+def container_insights_log_group(cluster_name: str, kind: str) -> str:
+    """Where the observability add-on writes ``kind`` (one of :data:`CONTAINER_INSIGHTS_LOG_GROUPS`)."""
+    return f"/aws/containerinsights/{cluster_name}/{kind}"
+
+
+def cloudwatch_agent_policy(log_group_arns: list[str]) -> dict[str, Any]:
+    """The observability add-on's Pod Identity role: write to its pre-created (encrypted) log groups only, and
+    look up the instances it reports on. Instead of ``CloudWatchAgentServerPolicy``, whose log and SSM
+    statements name no resource: the groups exist, so the agent needs no ``logs:CreateLogGroup``."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            allow_statement(
+                "WriteContainerInsightsLogs",
+                ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                [*log_group_arns, *(f"{arn}:log-stream:*" for arn in log_group_arns)],
+            ),
+            allow_statement("DescribeNodes", ["ec2:DescribeInstances", "ec2:DescribeTags"], "*"),
+        ],
+    }
 
 
 def managed_policy_arn(policy: str) -> str:

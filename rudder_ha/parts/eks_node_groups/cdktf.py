@@ -86,6 +86,8 @@ class ZonalNodeGroups(Construct):
         self.groups: list[EksNodeGroup] = []
         self.hooks: list[AutoscalingLifecycleHook] = []
         for i, (zone, subnet) in enumerate(zip(props.availability_zones, props.private_subnet_ids, strict=True)):
+            # one AZ at a time: each group's create or update waits for the previous group's
+            previous = self.groups[-1:]
             group = EksNodeGroup(
                 self,
                 f"group_{i}",
@@ -96,12 +98,14 @@ class ZonalNodeGroups(Construct):
                 instance_types=[s.node_instance_type],
                 ami_type=spec.AMI_TYPE,
                 scaling_config=EksNodeGroupScalingConfig(**spec.scaling_config(s)),
+                version=props.kubernetes_version or s.kubernetes_version,
+                force_update_version=spec.FORCE_UPDATE_VERSION,
                 update_config=EksNodeGroupUpdateConfig(max_unavailable=spec.MAX_UNAVAILABLE),
                 launch_template=EksNodeGroupLaunchTemplate(
                     id=self.launch_template.id, version=Token.as_string(self.launch_template.latest_version)
                 ),
                 labels={spec.ZONE_LABEL: zone},
-                depends_on=[*attachments, self.ssm_agent],
+                depends_on=[*attachments, self.ssm_agent, *previous],
             )
             self.groups.append(group)
             self.hooks.append(

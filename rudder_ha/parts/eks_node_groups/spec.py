@@ -31,6 +31,15 @@ ZONE_LABEL = "topology.rudder-ha/zone"
 """The node label holding the node group's availability zone."""
 MAX_UNAVAILABLE = 1
 """Nodes replaced one at a time when a node group is updated."""
+FORCE_UPDATE_VERSION = True
+"""A version or launch-template update does not fail with ``PodEvictionFailure`` when a backend pod's drain
+outlasts EKS's 15-minute eviction window (its PodDisruptionBudget lets one backend pod go at a time, and each
+may drain for up to ``eks.termination_grace_period_seconds``). What keeps the events instead is the node's
+own terminating lifecycle hook: the instance EKS retires is held in ``Terminating:Wait`` by the drain Lambda
+(cordon, evict, wait until the node's pods are gone, heartbeats up to the drain deadline), and every backend
+pod still runs its preStop drain within its grace period."""
+
+
 ROOT_DEVICE = "/dev/xvda"  # Amazon Linux 2023's root device name
 TAGGED_RESOURCE_TYPES = ("instance", "volume", "network-interface")
 """What the launch template tags at launch."""
@@ -54,6 +63,9 @@ class EksNodeGroupsProps:
     settings: EksSettings
     lifecycle_hook: LifecycleHookSettings
     tags: dict[str, str]
+    kubernetes_version: str | None = None
+    """The cluster's version (its ``version`` attribute): the groups follow a cluster upgrade. None: the
+    configured one."""
 
 
 def node_name(name_prefix: str) -> str:

@@ -41,6 +41,14 @@ class InstanceRole(Construct):
             policy=policy_json(spec.workspace_token_policy(props.workspace_token, partition, props.region, account)),
         )
         self._partition, self._account, self._region = partition, account, props.region
+        if props.server_metrics_namespace:
+            self.server_metrics = IamRolePolicy(
+                self,
+                "server_metrics",
+                role=self.role.id,
+                name=spec.SERVER_METRICS_POLICY_NAME,
+                policy=policy_json(spec.server_metrics_policy(props.server_metrics_namespace)),
+            )
         self.profile = IamInstanceProfile(self, "profile", name=spec.role_name(props.name_prefix), role=self.role.name)
 
     def allow_jobsdb(self, parameter_name: str, admin_secret_arn: str, kms_key_arn: str) -> None:

@@ -49,6 +49,14 @@ class InstanceRole(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        if props.server_metrics_namespace:
+            self.server_metrics = aws.iam.RolePolicy(
+                f"{name}-server_metrics",
+                role=self.role.id,
+                name=spec.SERVER_METRICS_POLICY_NAME,
+                policy=policy_json(spec.server_metrics_policy(props.server_metrics_namespace)),
+                opts=child,
+            )
         self.profile = aws.iam.InstanceProfile(
             f"{name}-profile", name=spec.role_name(props.name_prefix), role=self.role.name, opts=child
         )

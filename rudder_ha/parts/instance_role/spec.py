@@ -24,6 +24,7 @@ SSM_AGENT_POLICY = SSM_AGENT_POLICY_NAME
 let the instance read every SSM parameter of the account."""
 SECRETS_POLICY_NAME = "read-workspace-token"
 JOBSDB_POLICY_NAME = "read-jobsdb-connection"
+SERVER_METRICS_POLICY_NAME = "publish-rudder-server-metrics"
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class InstanceRoleProps:
     name_prefix: str
     region: str
     workspace_token: SecretRef
+    server_metrics_namespace: str | None = None
+    """The namespace the instance's CloudWatch agent publishes rudder-server's statsd metrics to (the only one
+    it may put metrics in, :func:`server_metrics_policy`); None: no such policy."""
 
 
 def role_name(name_prefix: str) -> str:
@@ -133,5 +137,22 @@ def jobsdb_connection_policy(
                     }
                 },
             },
+        ],
+    }
+
+
+def server_metrics_policy(namespace: str) -> dict:
+    """``cloudwatch:PutMetricData`` into one namespace: the action takes no resource ARN, so ``Resource`` is
+    ``*`` and the ``cloudwatch:namespace`` condition is what holds it to rudder-server's metrics."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PublishRudderServerMetrics",
+                "Effect": "Allow",
+                "Action": "cloudwatch:PutMetricData",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"cloudwatch:namespace": namespace}},
+            }
         ],
     }

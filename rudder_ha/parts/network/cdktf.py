@@ -31,7 +31,9 @@ class Network(Construct):
 
     A new VPC gets an internet gateway, NAT gateways (one per AZ, or a single one), VPC flow logs to
     an encrypted log group, and a default security group with every rule removed. An existing VPC is
-    used as given; a plan-time precondition checks its private subnets span two or more AZs.
+    used as given, its id and subnet ids literal (from the YAML) or references to another stack's resources
+    (:func:`rudder_ha.parts.network.spec.with_existing_network`); a plan-time postcondition checks each private
+    subnet is in the VPC and a precondition that they span two or more AZs.
     """
 
     vpc_id: str
@@ -147,7 +149,7 @@ class Network(Construct):
                 lifecycle=TerraformResourceLifecycle(
                     postcondition=[
                         Postcondition(
-                            condition=f'${{self.vpc_id == "{net.vpc_id}"}}',
+                            condition=spec.same_vpc_condition(net.vpc_id),
                             error_message=spec.subnet_outside_vpc_message(i, net.vpc_id),
                         )
                     ]

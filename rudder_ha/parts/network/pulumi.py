@@ -175,18 +175,22 @@ class Network(pulumi.ComponentResource):
     def _adopt(self) -> pulumi.Output[list[str]]:
         net = self._props.settings
         assert net.vpc_id is not None
-        vpc_id = net.vpc_id
-        self.vpc_id = vpc_id
+        # A literal id from the YAML, or another stack's Output (spec.with_existing_network).
+        self.vpc_id = net.vpc_id
         self.public_subnet_ids = list(net.public_subnet_ids)
         self.private_subnet_ids = list(net.private_subnet_ids)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         # AWS answers at preview what the config cannot know offline: where the subnets are.
         self.private_subnet_lookups = [aws.ec2.get_subnet_output(id=i, opts=invoke) for i in net.private_subnet_ids]
         found = pulumi.Output.all(
-            *(pulumi.Output.all(s.id, s.vpc_id, s.availability_zone) for s in self.private_subnet_lookups)
+            pulumi.Output.from_input(net.vpc_id),
+            pulumi.Output.all(
+                *(pulumi.Output.all(s.id, s.vpc_id, s.availability_zone) for s in self.private_subnet_lookups)
+            ),
         )
 
-        def check(subnets: list[list[str]]) -> list[str]:
+        def check(resolved: list[Any]) -> list[str]:
+            vpc_id, subnets = resolved
             problems = spec.adopted_subnet_problems(vpc_id, [(s[0], s[1], s[2]) for s in subnets])
             if problems:
                 raise ExistingNetworkError(

@@ -3,13 +3,17 @@ shared by :mod:`rudder_ha.parts.network.cdktf` (cdktf) and :mod:`rudder_ha.parts
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rudder_ha.common.policies import service_assume_role_policy
 from rudder_ha.common.refs import Ref
-from rudder_ha.config.model import NetworkSettings
+from rudder_ha.config.errors import ConfigError, Problem
+from rudder_ha.config.model import EnvironmentConfig, NetworkSettings
+from rudder_ha.config.schema_messages import schema
 from rudder_ha.parts import Part
 
 PART = Part("network", "Network")
@@ -215,3 +219,99 @@ def adopted_subnet_problems(vpc_id: str, private_subnets: Sequence[tuple[str, st
             f"in another availability zone to network.private_subnet_ids."
         )
     return problems
+
+
+_NETWORK_SCHEMA = schema()["properties"]["network"]["properties"]
+VPC_ID = re.compile(_NETWORK_SCHEMA["vpc_id"]["pattern"])
+"""A VPC id, as the environment schema's ``network.vpc_id`` accepts it."""
+SUBNET_ID = re.compile(schema()["$defs"]["subnetIds"]["items"]["pattern"])
+"""A subnet id, as the environment schema's ``network.*_subnet_ids`` accept it."""
+MIN_PUBLIC_SUBNETS = 2
+"""An application load balancer needs subnets in at least two availability zones."""
+
+
+def is_reference(value: object) -> bool:
+    """True for a value only known at deployment: a cdktf token (a string carrying ``${``) or a Pulumi
+    Output (not a string at all). Such a value is passed through as it is and checked by Terraform or AWS."""
+    return not isinstance(value, str) or "${" in value
+
+
+@dataclass(frozen=True)
+class ExistingNetwork:
+    """A VPC and subnets the data plane is placed in but does not own: literal ids, or references to
+    another stack's resources (cdktf tokens such as ``vpc.id``, Pulumi Outputs)."""
+
+    vpc_id: Ref
+    public_subnet_ids: tuple[Ref, ...]
+    """Subnets for the load balancer, in two or more availability zones."""
+    private_subnet_ids: tuple[Ref, ...]
+    """Subnets for the data plane (and the jobsdb), in two or more availability zones, with a route out."""
+    availability_zones: tuple[str, ...] = ()
+    """The zone of each private subnet, in order, when known (optional: Terraform checks them at plan)."""
+
+
+def existing_network_problems(existing: ExistingNetwork) -> list[tuple[str, str]]:
+    """``(field, message with its fix)`` for what is wrong with ``existing``; empty when all is well.
+    Literal ids are checked for their shape; references are left to Terraform's plan-time checks."""
+    problems: list[tuple[str, str]] = []
+    if not is_reference(existing.vpc_id) and not VPC_ID.match(existing.vpc_id):
+        problems.append(
+            ("network.vpc_id", f"{existing.vpc_id!r} is not a VPC id; use one such as vpc-0123456789abcdef0")
+        )
+    for name, ids, least in (
+        ("public_subnet_ids", existing.public_subnet_ids, MIN_PUBLIC_SUBNETS),
+        ("private_subnet_ids", existing.private_subnet_ids, MIN_ZONES),
+    ):
+        if len(ids) < least:
+            problems.append(
+                (f"network.{name}", f"has {len(ids)} subnet(s); give at least {least}, in different availability zones")
+            )
+        literal = [i for i in ids if not is_reference(i)]
+        for i, subnet_id in enumerate(ids):
+            if not is_reference(subnet_id) and not SUBNET_ID.match(subnet_id):
+                problems.append(
+                    (
+                        f"network.{name}[{i}]",
+                        f"{subnet_id!r} is not a subnet id; use one such as subnet-0123456789abcdef0",
+                    )
+                )
+        if len(set(literal)) != len(literal):
+            problems.append((f"network.{name}", "lists a subnet twice; list each subnet once"))
+    zones = existing.availability_zones
+    if zones and len(zones) != len(existing.private_subnet_ids):
+        problems.append(
+            (
+                "network.availability_zones",
+                f"lists {len(zones)} zones for {len(existing.private_subnet_ids)} private subnets; list the zone of "
+                "each private subnet, in the same order, or none",
+            )
+        )
+    return problems
+
+
+def with_existing_network(config: EnvironmentConfig, existing: ExistingNetwork) -> EnvironmentConfig:
+    """``config`` placed in a VPC it does not own, for a cdktf (or Pulumi) app that builds the VPC in a stack
+    of its own and passes its ids (references included) here. Raises :class:`ConfigError` naming each field
+    and its fix; the new-VPC settings (CIDRs, NAT gateways) no longer apply and are dropped."""
+    problems = existing_network_problems(existing)
+    if problems:
+        raise ConfigError([Problem(str(config.source), path, message) for path, message in problems])
+    settings = dataclasses.replace(
+        config.network,
+        availability_zones=tuple(existing.availability_zones),
+        vpc_cidr=None,
+        public_subnet_cidrs=(),
+        private_subnet_cidrs=(),
+        nat_gateways="single",
+        vpc_id=existing.vpc_id,
+        public_subnet_ids=tuple(existing.public_subnet_ids),
+        private_subnet_ids=tuple(existing.private_subnet_ids),
+    )
+    return dataclasses.replace(config, network=settings)
+
+
+def same_vpc_condition(vpc_id: str) -> str:
+    """The Terraform condition "this subnet is in ``vpc_id``" (on a ``data.aws_subnet``): a literal id is
+    compared as a string, a reference (a cdktf token, resolved at synthesis) as the expression it stands for."""
+    other = vpc_id if is_reference(vpc_id) else f'"{vpc_id}"'
+    return f"${{self.vpc_id == {other}}}"

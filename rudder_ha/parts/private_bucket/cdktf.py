@@ -13,6 +13,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfigurationRuleExpiration,
     S3BucketLifecycleConfigurationRuleFilter,
     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+    S3BucketLifecycleConfigurationRuleTransition,
 )
 from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
     S3BucketOwnershipControls,
@@ -84,6 +85,13 @@ def add_private_bucket(
                 filter=[S3BucketLifecycleConfigurationRuleFilter()],  # empty filter: every object
                 expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=rule.expiration_days)]
                 if rule.expiration_days
+                else None,
+                transition=[
+                    S3BucketLifecycleConfigurationRuleTransition(
+                        days=rule.transition.days, storage_class=rule.transition.storage_class
+                    )
+                ]
+                if rule.transition
                 else None,
                 noncurrent_version_expiration=[
                     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=rule.noncurrent_days)

@@ -92,6 +92,13 @@ def add_private_bucket(
                 expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=rule.expiration_days)
                 if rule.expiration_days
                 else None,
+                transitions=[
+                    aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(
+                        days=rule.transition.days, storage_class=rule.transition.storage_class
+                    )
+                ]
+                if rule.transition
+                else None,
                 noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
                     noncurrent_days=rule.noncurrent_days
                 ),

@@ -45,6 +45,14 @@ def bucket_key_enabled(kms_key_arn: object | None) -> bool | None:
 
 
 @dataclass(frozen=True)
+class Transition:
+    """A lifecycle transition of current versions to ``storage_class`` after ``days`` days."""
+
+    days: int
+    storage_class: str
+
+
+@dataclass(frozen=True)
 class LifecycleRule:
     """The single lifecycle rule of a private bucket; it applies to every object (empty filter)."""
 
@@ -54,6 +62,8 @@ class LifecycleRule:
     """Current versions expire after this many days; never when None (or 0)."""
     status: str = "Enabled"
     abort_incomplete_upload_days: int = ABORT_INCOMPLETE_UPLOAD_DAYS
+    transition: Transition | None = None
+    """Current versions move to another storage class after some days; never when None."""
 
 
 @dataclass(frozen=True)
@@ -67,12 +77,16 @@ class PrivateBucketProps:
     """SSE-KMS with this key (and a bucket key); SSE-S3 when None (e.g. ALB log delivery needs it)."""
     expiration_days: int | None = None
     force_destroy: bool = False
+    transition: Transition | None = None
 
     @property
     def lifecycle_rule(self) -> LifecycleRule:
         """The bucket's one lifecycle rule."""
         return LifecycleRule(
-            id=self.lifecycle_rule_id, noncurrent_days=self.noncurrent_days, expiration_days=self.expiration_days
+            id=self.lifecycle_rule_id,
+            noncurrent_days=self.noncurrent_days,
+            expiration_days=self.expiration_days,
+            transition=self.transition,
         )
 
     @property

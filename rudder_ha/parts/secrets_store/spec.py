@@ -6,10 +6,12 @@ of the backend's EKS Pod Identity role, shared with :mod:`rudder_ha.parts.secret
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rudder_ha.common.policies import allow_statement
 from rudder_ha.config.model import SecretRef
+from rudder_ha.parts.alerting.spec import put_metric_data_statement
 from rudder_ha.parts.eks_cluster.spec import KUBE_SYSTEM, POD_IDENTITY_SERVICE
 
 NAMESPACE = KUBE_SYSTEM
@@ -20,6 +22,10 @@ DRIVER_VERSION = "1.6.1"
 PROVIDER_REPOSITORY = "https://aws.github.io/secrets-store-csi-driver-provider-aws"
 PROVIDER_CHART = "secrets-store-csi-driver-provider-aws"
 PROVIDER_VERSION = "3.1.4"
+
+CLASS_CHART_DIR = Path(__file__).resolve().parent / "chart"
+"""The local chart that applies the workspace token's SecretProviderClass (no CRD needed at plan time)."""
+CLASS_RELEASE = "rudder-workspace-token"
 
 POD_IDENTITY_AUDIENCE = POD_IDENTITY_SERVICE
 """The driver requests a ServiceAccount token for this audience; the AWS provider exchanges it with
@@ -38,6 +44,8 @@ class TokenReaderProps:
     region: str
     partition: str
     account: str
+    publishes_metrics: bool = False
+    """The pods also publish metrics (namespace ``RudderHA`` only): the backend's backlog sidecar."""
 
 
 def driver_values() -> dict[str, Any]:
@@ -82,3 +90,11 @@ def token_read_policy(token: SecretRef, partition: str, region: str, account: st
             )
         )
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def backend_policy(props: TokenReaderProps) -> dict:
+    """:func:`token_read_policy`, plus publishing to the ``RudderHA`` namespace when ``props`` says so."""
+    policy = token_read_policy(props.token, props.partition, props.region, props.account)
+    if props.publishes_metrics:
+        policy["Statement"].append(put_metric_data_statement("PublishBacklogMetrics"))
+    return policy

@@ -1,4 +1,5 @@
-"""The single-node HA data plane: a launch template and an autoscaling group of exactly one."""
+"""The single-node HA data plane: a launch template and an autoscaling group of exactly one (or of a holder
+and a hot standby)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from cdktf_cdktf_provider_aws.autoscaling_group import (
     AutoscalingGroupWarmPool,
     AutoscalingGroupWarmPoolInstanceReusePolicy,
 )
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.launch_template import (
     LaunchTemplate,
     LaunchTemplateBlockDeviceMappings,
@@ -29,6 +31,7 @@ from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityG
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 from constructs import Construct
 
+from rudder_ha.parts.instance_role.spec import role_name
 from rudder_ha.parts.single_node_group import spec
 from rudder_ha.parts.single_node_group.spec import ROOT_DEVICE, TERMINATING, SingleNodeGroupProps
 
@@ -97,12 +100,14 @@ class SingleNodeGroup(Construct):
             instance_refresh=AutoscalingGroupInstanceRefresh(
                 strategy=spec.REFRESH_STRATEGY,
                 preferences=AutoscalingGroupInstanceRefreshPreferences(
-                    **spec.refresh_preferences(scaling.default_instance_warmup_seconds)
+                    **spec.refresh_preferences(
+                        scaling.default_instance_warmup_seconds, hot_standby=scaling.failover.hot_standby
+                    )
                 ),
             ),
             warm_pool=warm_pool,
             # Health replacements too: terminate and launch together, never more than one in service.
-            instance_maintenance_policy=AutoscalingGroupInstanceMaintenancePolicy(**spec.MAINTENANCE_POLICY),
+            instance_maintenance_policy=AutoscalingGroupInstanceMaintenancePolicy(**spec.maintenance_policy(scaling)),
             initial_lifecycle_hook=[
                 AutoscalingGroupInitialLifecycleHook(**spec.lifecycle_hook_args(name, scaling.lifecycle_hook))
             ],
@@ -112,3 +117,12 @@ class SingleNodeGroup(Construct):
             ),
             depends_on=[*props.depends_on, *props.launch_template_depends_on] or None,
         )
+        self.report_health_policy = None
+        if scaling.failover.hot_standby:
+            self.report_health_policy = IamRolePolicy(
+                self,
+                "report_health",
+                name=spec.REPORT_HEALTH_POLICY_NAME,
+                role=role_name(name),
+                policy=spec.report_health_policy(self.group.arn),
+            )

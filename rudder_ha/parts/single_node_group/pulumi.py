@@ -7,6 +7,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from rudder_ha.parts.instance_role.spec import role_name
 from rudder_ha.parts.single_node_group import spec
 from rudder_ha.parts.single_node_group.spec import ROOT_DEVICE, TERMINATING, SingleNodeGroupProps
 
@@ -18,7 +19,8 @@ class SingleNodeGroup(pulumi.ComponentResource):
 
     What it builds and why: :mod:`rudder_ha.parts.single_node_group.spec`.
 
-    Attributes: ``security_group``, ``launch_template``, ``group``, ``group_name``, ``lifecycle_hook_name``.
+    Attributes: ``security_group``, ``launch_template``, ``group``, ``group_name``, ``lifecycle_hook_name``,
+    ``report_health_policy`` (None unless hot standby).
     """
 
     def __init__(self, name: str, props: SingleNodeGroupProps, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -89,12 +91,16 @@ class SingleNodeGroup(pulumi.ComponentResource):
             instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(
                 strategy=spec.REFRESH_STRATEGY,
                 preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(
-                    **spec.refresh_preferences(scaling.default_instance_warmup_seconds)
+                    **spec.refresh_preferences(
+                        scaling.default_instance_warmup_seconds, hot_standby=scaling.failover.hot_standby
+                    )
                 ),
             ),
             warm_pool=warm_pool,
             # Health replacements too: terminate and launch together, never more than one in service.
-            instance_maintenance_policy=aws.autoscaling.GroupInstanceMaintenancePolicyArgs(**spec.MAINTENANCE_POLICY),
+            instance_maintenance_policy=aws.autoscaling.GroupInstanceMaintenancePolicyArgs(
+                **spec.maintenance_policy(scaling)
+            ),
             initial_lifecycle_hooks=[
                 aws.autoscaling.GroupInitialLifecycleHookArgs(
                     **spec.lifecycle_hook_args(prefix, scaling.lifecycle_hook)
@@ -103,6 +109,15 @@ class SingleNodeGroup(pulumi.ComponentResource):
             tags=[aws.autoscaling.GroupTagArgs(**tag) for tag in spec.group_tags(resource_tags)],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*props.depends_on, *props.launch_template_depends_on]),
         )
+        self.report_health_policy = None
+        if scaling.failover.hot_standby:
+            self.report_health_policy = aws.iam.RolePolicy(
+                f"{name}-report_health",
+                name=spec.REPORT_HEALTH_POLICY_NAME,
+                role=role_name(prefix),
+                policy=self.group.arn.apply(spec.report_health_policy),
+                opts=child,
+            )
         self.register_outputs(
             {
                 "group_name": self.group.name,

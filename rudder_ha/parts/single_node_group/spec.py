@@ -1,7 +1,7 @@
 """Names and settings of the single-node data plane (security group, launch template, autoscaling group of
-one), shared by the cdktf construct (:mod:`rudder_ha.parts.single_node_group.cdktf`) and the Pulumi component
-(:mod:`rudder_ha.parts.single_node_group.pulumi`): one data-plane instance at a time, replaced
-automatically when the ALB finds it unhealthy.
+one, or of two with a hot standby), shared by the cdktf construct (:mod:`rudder_ha.parts.single_node_group.cdktf`)
+and the Pulumi component (:mod:`rudder_ha.parts.single_node_group.pulumi`): one data-plane instance serving at a
+time, replaced automatically when it fails.
 
 - Launch template: private subnets, no public IP, no SSH key, IMDSv2 only (hop limit 1, so only the
   host's processes reach the metadata service), encrypted gp3 root volume, detailed monitoring.
@@ -9,6 +9,12 @@ automatically when the ALB finds it unhealthy.
 - Autoscaling group: min = max = desired = 1 over every private subnet, ELB health checks, an
   instance refresh that terminates before it launches (never two data planes at once), an optional
   warm pool, and a terminating lifecycle hook that the drain pipeline completes.
+- ``autoscaling.failover.mode: hot_standby`` (rds mode): min = max = desired = 2, which the group spreads
+  over two AZs. Only the jobsdb lease holder runs rudder-server; the standby fails the ALB's /health by
+  design, so the group uses EC2 health checks (status checks, state) instead of the ALB's, and the holder's
+  fence agent reports its own instance unhealthy when its backend fails (an inline policy on the instance
+  role allows ``autoscaling:SetInstanceHealth`` on this group only). Refreshes and health replacements
+  replace one instance at a time.
 
 The dictionaries hold keyword arguments whose snake_case names are the same in the cdktf structs and the
 Pulumi ``Args`` classes."""
@@ -19,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rudder_ha.common.policies import policy_json
 from rudder_ha.common.refs import Ref
 from rudder_ha.config.model import GATEWAY_PORT, AutoscalingSettings, InstanceSettings, LifecycleHookSettings
 from rudder_ha.parts import Part
@@ -52,11 +59,16 @@ NETWORK_INTERFACE: dict[str, Any] = {
 """The primary interface, without its security groups."""
 
 GROUP_SIZE = 1
-"""min = max = desired: one data plane at a time."""
+"""min = max = desired: one data plane at a time (``replace``; a hot standby makes it two)."""
 HEALTH_CHECK_TYPE = "ELB"
+HOT_STANDBY_HEALTH_CHECK_TYPE = "EC2"
+"""The standby fails the ALB's /health until it holds the lease: ELB health checks would replace it."""
 REFRESH_STRATEGY = "Rolling"
 MAINTENANCE_POLICY: dict[str, int] = {"min_healthy_percentage": 0, "max_healthy_percentage": 100}
 """Health replacements too: terminate and launch together, never more than one in service."""
+HOT_STANDBY_MIN_HEALTHY_PERCENTAGE = 50
+"""Of two instances, one at a time is replaced: the other holds (or takes) the lease meanwhile."""
+REPORT_HEALTH_POLICY_NAME = "report-own-health"
 
 WARM_POOL_REUSE_ON_SCALE_IN = False
 """A warm instance returned on scale-in would carry the old instance's state: always a fresh one."""
@@ -131,10 +143,18 @@ def root_volume(inst: InstanceSettings) -> dict[str, Any]:
     }
 
 
-def refresh_preferences(default_instance_warmup_seconds: int) -> dict[str, Any]:
-    """Instance refresh that terminates before it launches (never two data planes at once)."""
+def maintenance_policy(scaling: AutoscalingSettings) -> dict[str, int]:
+    """Health replacements: :data:`MAINTENANCE_POLICY`, or one of two at a time with a hot standby."""
+    if scaling.failover.hot_standby:
+        return {"min_healthy_percentage": HOT_STANDBY_MIN_HEALTHY_PERCENTAGE, "max_healthy_percentage": 100}
+    return dict(MAINTENANCE_POLICY)
+
+
+def refresh_preferences(default_instance_warmup_seconds: int, *, hot_standby: bool = False) -> dict[str, Any]:
+    """Instance refresh that terminates before it launches (never two data planes at once); with a hot
+    standby, one instance at a time."""
     return {
-        "min_healthy_percentage": 0,
+        "min_healthy_percentage": HOT_STANDBY_MIN_HEALTHY_PERCENTAGE if hot_standby else 0,
         "max_healthy_percentage": 100,
         "skip_matching": True,
         "instance_warmup": str(default_instance_warmup_seconds),
@@ -187,14 +207,16 @@ def launch_template_args(name_prefix: str, inst: InstanceSettings, user_data_bas
 
 
 def group_args(name_prefix: str, scaling: AutoscalingSettings, target_group_arn: Ref) -> dict[str, Any]:
-    """The autoscaling group's top-level settings: one instance, ELB health checks, metrics every minute
-    (its subnets, launch template and nested blocks are passed by each front end)."""
+    """The autoscaling group's top-level settings: one instance and ELB health checks (two and EC2 health
+    checks with a hot standby), metrics every minute (its subnets, launch template and nested blocks are
+    passed by each front end)."""
+    size = scaling.failover.group_size
     return {
         "name": data_plane_name(name_prefix),
-        "min_size": GROUP_SIZE,
-        "max_size": GROUP_SIZE,
-        "desired_capacity": GROUP_SIZE,
-        "health_check_type": HEALTH_CHECK_TYPE,
+        "min_size": size,
+        "max_size": size,
+        "desired_capacity": size,
+        "health_check_type": HOT_STANDBY_HEALTH_CHECK_TYPE if scaling.failover.hot_standby else HEALTH_CHECK_TYPE,
         "health_check_grace_period": scaling.health_check_grace_period_seconds,
         "default_instance_warmup": scaling.default_instance_warmup_seconds,
         "target_group_arns": [target_group_arn],
@@ -224,3 +246,21 @@ def lifecycle_hook_args(name_prefix: str, hook: LifecycleHookSettings) -> dict[s
 def group_tags(resource_tags: dict[str, str]) -> list[dict[str, Any]]:
     """The group's tags, sorted by key, each propagated to the instances it launches."""
     return [{"key": key, "value": value, "propagate_at_launch": True} for key, value in sorted(resource_tags.items())]
+
+
+def report_health_policy(group_arn: str) -> str:
+    """hot standby: the instance role's inline policy letting an instance report itself unhealthy to its own
+    group (``rudder-jobsdb-fence hold --unhealthy-command``), so the group replaces it (JSON)."""
+    return policy_json(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ReportOwnHealth",
+                    "Effect": "Allow",
+                    "Action": "autoscaling:SetInstanceHealth",
+                    "Resource": group_arn,
+                }
+            ],
+        }
+    )

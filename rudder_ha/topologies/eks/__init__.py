@@ -3,7 +3,9 @@
 ``cluster_stack.py`` (network, cluster, zonal node groups, node drain) and ``workload_stack.py`` (what runs
 on the cluster, planned against it) are its two cdktf stacks, ``stacks.py`` adds both, ``contract.py`` holds
 what the two agree on (names, state keys, the node drainer's group); ``k8s/`` renders the data plane's
-manifests. The pods' roles and charts are parts: ``rudder_ha/parts/lb_controller/`` and
+manifests (and, in ``k8s/orphan_drain.py``, the processor-only Job over a removed backend's volume);
+``observability.py`` and ``dashboard.py`` are what watches it (alarms of both stacks, the dashboard body).
+The pods' roles and charts are parts: ``rudder_ha/parts/lb_controller/`` and
 ``rudder_ha/parts/secrets_store/``."""
 
 from rudder_ha.topologies.topology import EVERY_TOPOLOGY_READS, Topology
@@ -16,6 +18,7 @@ TOPOLOGY = Topology(
     settings_section="eks",
     fixed_jobsdb_mode="instance",
     # What cluster_stack.py, workload_stack.py and k8s/from_config.py read; everything else would be ignored.
+    # alerting: receivers and thresholds, all of them (cluster_stack.py and observability.py).
     reads=(
         *EVERY_TOPOLOGY_READS,
         "load_balancer.domain_name",
@@ -34,6 +37,7 @@ TOPOLOGY = Topology(
         "rudder.workspace_token",
         "rudder.extra_env",
         "drain",
+        "alerting",
         "eks",
     ),
     unread_reasons=(
@@ -49,7 +53,6 @@ TOPOLOGY = Topology(
             "the Ingress's ALB is made by the load balancer controller, after apply; point domain_name at it "
             "in DNS yourself",
         ),
-        ("alerting", "the cluster's alerts go to its drain topic only, no receivers yet"),
         ("image_pipeline", "nodes run the EKS-optimised AMI"),
         ("degraded_mode", "Kubernetes restarts crashing pods; there is no crash guard"),
     ),

@@ -5,7 +5,11 @@ granted by the workload stack's ClusterRole)."""
 from __future__ import annotations
 
 from rudder_ha.config.model import EnvironmentConfig
+from rudder_ha.topologies.eks.k8s.settings import WorkloadSettings
 from rudder_ha.topologies.topology import part_state_key
+
+BACKEND_NAMESPACE = WorkloadSettings.namespace
+"""The data plane's namespace: the workload stack deploys into it, the cluster stack's log filter reads it."""
 
 NODE_DRAINER_GROUP = "rudder-ha:node-drainer"
 """The Kubernetes group the drain Lambda's access entry maps to; the workload stack binds it to

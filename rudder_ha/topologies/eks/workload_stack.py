@@ -9,7 +9,10 @@ It reads the cluster (``rudder-ha-<env>-cluster``) by name and installs, in orde
    workspace token and nothing else (:func:`rudder_ha.parts.secrets_store.cdktf.token_reader`);
 3. the ClusterRole bound to the node-drain Lambda's group (:mod:`rudder_ha.topologies.eks.contract`);
 4. every manifest of ``rudder_ha.topologies.eks.k8s.render(workload_settings(config))``, one ``kubernetes_manifest``
-   each.
+   each; the Ingress's waits until the controller has given it an address (its ALB exists);
+5. what watches the ALB and the pods (:mod:`rudder_ha.topologies.eks.observability`): the ALB and its target
+   group read back by the controller's tags, their alarms and the pods', sent to the cluster stack's alerts
+   topic (read by name), and the dashboard.
 
 Authentication: the kubernetes and helm providers run ``aws eks get-token`` (an ``exec`` plugin) each
 time they connect, so no cluster token is ever written to the plan or the state. The
@@ -23,9 +26,13 @@ import re
 from typing import Any
 
 from cdktf import Fn
+from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_eks_cluster import DataAwsEksCluster
+from cdktf_cdktf_provider_aws.data_aws_lb import DataAwsLb
+from cdktf_cdktf_provider_aws.data_aws_lb_target_group import DataAwsLbTargetGroup
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
+from cdktf_cdktf_provider_aws.data_aws_sns_topic import DataAwsSnsTopic
 from cdktf_cdktf_provider_helm.provider import HelmProvider, HelmProviderKubernetes, HelmProviderKubernetesExec
 from cdktf_cdktf_provider_kubernetes.cluster_role_binding_v1 import (
     ClusterRoleBindingV1,
@@ -35,13 +42,18 @@ from cdktf_cdktf_provider_kubernetes.cluster_role_binding_v1 import (
 )
 from cdktf_cdktf_provider_kubernetes.cluster_role_v1 import ClusterRoleV1, ClusterRoleV1Metadata, ClusterRoleV1Rule
 from cdktf_cdktf_provider_kubernetes.manifest import Manifest as KubernetesManifest
+from cdktf_cdktf_provider_kubernetes.manifest import ManifestTimeouts, ManifestWait
 from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider, KubernetesProviderExec
 from constructs import Construct
 
+from rudder_ha.common.policies import console_url
 from rudder_ha.config.model import EnvironmentConfig
 from rudder_ha.frontends.cdktf.environment_stack import EnvironmentStack
+from rudder_ha.parts.alerting.cdktf import topic_alarm
+from rudder_ha.parts.alerting.spec import topic_name
 from rudder_ha.parts.lb_controller.cdktf import LbControllerProps, lb_controller
-from rudder_ha.parts.secrets_store.cdktf import TokenReaderProps, secrets_store, token_reader
+from rudder_ha.parts.secrets_store.cdktf import TokenReaderProps, secret_provider_class, secrets_store, token_reader
+from rudder_ha.topologies.eks import dashboard, observability
 from rudder_ha.topologies.eks.contract import (
     NODE_DRAINER_GROUP,
     NODE_DRAINER_ROLE,
@@ -55,6 +67,10 @@ from rudder_ha.topologies.eks.k8s.common import BACKEND_NAME, INGRESS_NAME, Mani
 from rudder_ha.topologies.eks.k8s.from_config import workload_settings
 
 EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
+INGRESS_ADDRESS_FIELD = "status.loadBalancer.ingress[0].hostname"
+"""The Ingress's manifest waits until the controller has written its ALB's DNS name here."""
+INGRESS_WAIT_TIMEOUT = "20m"
+SECRET_PROVIDER_CLASS_ID = "workspace_token_class"  # noqa: S105 - a construct id, not a secret
 RBAC_API_GROUP = "rbac.authorization.k8s.io"
 
 
@@ -103,10 +119,12 @@ class EksWorkloadStack(EnvironmentStack):
                 region=config.region,
                 partition=partition,
                 account=account,
+                publishes_metrics=True,
             ),
         )
         self._node_drainer()
         self.manifests = self._manifests()
+        self._watch(partition, account)
         self._outputs()
 
     def _exec_args(self) -> list[str]:
@@ -153,25 +171,77 @@ class EksWorkloadStack(EnvironmentStack):
 
     def _manifests(self) -> dict[str, KubernetesManifest]:
         """Every rendered manifest, in render order; each depends on the one before it (namespace
-        first), the SecretProviderClass on the CSI driver and its provider, the StatefulSet on the
-        backend's Pod Identity association (EKS injects credentials only into pods created after it),
-        the Ingress on the Load Balancer Controller."""
+        first), the StatefulSet on the backend's Pod Identity association (EKS injects credentials only
+        into pods created after it), the Ingress on the Load Balancer Controller. The SecretProviderClass
+        is a Helm release of a local chart after the CSI driver and its provider
+        (:func:`rudder_ha.parts.secrets_store.cdktf.secret_provider_class`): its CRD does not exist before
+        the first apply, and ``kubernetes_manifest`` would need it to plan."""
         applied: dict[str, KubernetesManifest] = {}
-        previous: KubernetesManifest | None = None
+        previous: Any = None
         for manifest in render(self.settings):
             depends: list[Any] = [previous] if previous is not None else []
             if manifest["kind"] == "SecretProviderClass":
-                depends += [self.csi_driver, self.csi_provider]
-            elif manifest["kind"] == "StatefulSet":
+                previous = self.secret_provider_class = secret_provider_class(
+                    self, SECRET_PROVIDER_CLASS_ID, manifest, [*depends, self.csi_driver, self.csi_provider]
+                )
+                continue
+            if manifest["kind"] == "StatefulSet":
                 depends += self.backend_identity
             elif manifest["kind"] == "Ingress":
                 depends.append(self.lb_controller)
             id_ = manifest_id(manifest)
             assert id_ not in applied, f"two manifests would share the construct id {id_}"
-            resource = KubernetesManifest(self, id_, manifest=manifest, depends_on=depends or None)
+            waits: dict[str, Any] = {}
+            if manifest["kind"] == "Ingress":
+                waits = {
+                    "wait": ManifestWait(fields={INGRESS_ADDRESS_FIELD: "^.+$"}),
+                    "timeouts": ManifestTimeouts(create=INGRESS_WAIT_TIMEOUT, update=INGRESS_WAIT_TIMEOUT),
+                }
+                self.ingress_id = id_
+            resource = KubernetesManifest(self, id_, manifest=manifest, depends_on=depends or None, **waits)
             applied[id_] = resource
             previous = resource
         return applied
+
+    def _watch(self, partition: str, account: str) -> None:
+        """Alarms on the controller's ALB and the pods, and the dashboard. The ALB and its target group are
+        read after the Ingress has its address (on the first apply, once the controller has made them)."""
+        config, namespace = self.config, self.settings.namespace
+        ingress = self.manifests[self.ingress_id]
+        alb = DataAwsLb(self, "alb", tags=observability.load_balancer_tags(config, namespace), depends_on=[ingress])
+        target_group = DataAwsLbTargetGroup(
+            self, "target_group", tags=observability.target_group_tags(config, namespace), depends_on=[ingress]
+        )
+        self.alb, self.target_group = alb, target_group
+        topic = DataAwsSnsTopic(self, "alerts", name=topic_name(config.name_prefix))
+        self.alarms = [
+            topic_alarm(self, spec, topic.arn)
+            for spec in observability.workload_alarms(config, namespace, alb.arn_suffix, target_group.arn_suffix)
+        ]
+        alarm_prefix = f"arn:{partition}:cloudwatch:{config.region}:{account}:alarm:"
+        cluster_alarms = [
+            *observability.alerting_alarm_names(config),
+            *(spec.name for spec in observability.cluster_alarms(config)),
+        ]
+        self.dashboard = CloudwatchDashboard(
+            self,
+            "dashboard",
+            dashboard_name=dashboard.dashboard_name(config),
+            dashboard_body=dashboard.encode(
+                dashboard.body(
+                    dashboard.EksDashboardProps(
+                        config=config,
+                        namespace=namespace,
+                        alb_arn_suffix=alb.arn_suffix,
+                        target_group_arn_suffix=target_group.arn_suffix,
+                        alarm_arns=[
+                            *(alarm.arn for alarm in self.alarms),
+                            *(alarm_prefix + name for name in cluster_alarms),
+                        ],
+                    )
+                )
+            ),
+        )
 
     def _outputs(self) -> None:
         namespace = self.settings.namespace
@@ -183,6 +253,14 @@ class EksWorkloadStack(EnvironmentStack):
                 f"kubectl -n {namespace} get ingress {INGRESS_NAME} "
                 "-o jsonpath='{.status.loadBalancer.ingress[0].hostname}'",
                 "Prints the ALB's DNS name: point the environment's domain at it (CNAME or alias)",
+            ),
+            "dashboard_url": (
+                console_url(
+                    self.config.region,
+                    f"cloudwatch/home?region={self.config.region}#dashboards/dashboard/"
+                    f"{dashboard.dashboard_name(self.config)}",
+                ),
+                "The environment's CloudWatch operations dashboard",
             ),
             "lb_controller_role_arn": (
                 self.lb_controller_role.arn,

@@ -25,5 +25,7 @@ TOPOLOGY = Topology(
         "image_pipeline",
         "jobsdb",
         "degraded_mode",
+        "event_archive",
+        "drill",
     ),
 )

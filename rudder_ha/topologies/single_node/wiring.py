@@ -22,6 +22,7 @@ from rudder_ha.config.model import HEALTH_PATH, EnvironmentConfig
 from rudder_ha.frontends.composer import Composer
 from rudder_ha.instance.bundle import InstanceBundle, build_bundle
 from rudder_ha.instance.image_component import bake_settings
+from rudder_ha.instance.server_metrics import namespace as server_metrics_namespace
 from rudder_ha.instance.user_data import encoded_user_data, jobsdb_parameter
 from rudder_ha.parts.alerting import spec as alerting_spec
 from rudder_ha.parts.alerting.spec import AlertingProps
@@ -29,8 +30,12 @@ from rudder_ha.parts.dashboard import spec as dashboard_spec
 from rudder_ha.parts.dashboard.spec import OperationsDashboardProps
 from rudder_ha.parts.drain_pipeline import spec as drain_pipeline_spec
 from rudder_ha.parts.drain_pipeline.spec import DrainPipelineProps
+from rudder_ha.parts.drill_experiment import spec as drill_experiment_spec
+from rudder_ha.parts.drill_experiment.spec import DrillExperimentProps
 from rudder_ha.parts.encryption_key import spec as encryption_key_spec
 from rudder_ha.parts.encryption_key.spec import EncryptionKeyProps
+from rudder_ha.parts.event_archive import spec as event_archive_spec
+from rudder_ha.parts.event_archive.spec import EventArchiveProps
 from rudder_ha.parts.image_pipeline import spec as image_pipeline_spec
 from rudder_ha.parts.image_pipeline.spec import DataPlaneImagePipelineProps
 from rudder_ha.parts.instance_artifacts import spec as instance_artifacts_spec
@@ -64,6 +69,7 @@ OUTPUT_DESCRIPTIONS = {
     "dashboard_url": "The environment's CloudWatch operations dashboard",
 }
 """Every environment's outputs, by name, in both front ends (Pulumi exports the same names)."""
+EVENT_ARCHIVE_OUTPUT = ("event_archive_bucket", "The S3 bucket rudder-server archives gateway jobs to (replay source)")
 IMAGE_PIPELINE_OUTPUT = ("image_pipeline_arn", "The EC2 Image Builder pipeline that bakes the data-plane AMI")
 
 
@@ -122,7 +128,36 @@ def artifacts_props(config: EnvironmentConfig, *, kms_key_arn: Ref, bundle: Inst
 
 def instance_role_props(config: EnvironmentConfig) -> InstanceRoleProps:
     return InstanceRoleProps(
-        name_prefix=config.name_prefix, region=config.region, workspace_token=config.rudder.workspace_token
+        name_prefix=config.name_prefix,
+        region=config.region,
+        workspace_token=config.rudder.workspace_token,
+        server_metrics_namespace=server_metrics_namespace(config.environment),
+    )
+
+
+def event_archive_props(config: EnvironmentConfig, *, kms_key_arn: Ref, instance_role_arn: Ref) -> EventArchiveProps:
+    """The event archive (``event_archive.enabled`` only), encrypted with the environment key."""
+    return EventArchiveProps(
+        name_prefix=config.name_prefix,
+        environment=config.environment,
+        region=config.region,
+        settings=config.event_archive,
+        kms_key_arn=kms_key_arn,
+        instance_role_arn=instance_role_arn,
+    )
+
+
+def drill_experiment_props(
+    config: EnvironmentConfig, *, vpc_id: Ref, private_subnet_ids: Sequence[Ref], group_arn: Ref
+) -> DrillExperimentProps:
+    """The az-loss drill's FIS templates (``drill.az_loss_experiment`` only), one per private subnet."""
+    return DrillExperimentProps(
+        name_prefix=config.name_prefix,
+        environment=config.environment,
+        region=config.region,
+        vpc_id=vpc_id,
+        private_subnet_ids=private_subnet_ids,
+        group_arn=group_arn,
     )
 
 
@@ -184,6 +219,7 @@ def alerting_props(
         target_group_arn_suffix=target_group_arn_suffix,
         asg_name=asg_name,
         instance_role_name=instance_role_name,
+        standby_targets=config.autoscaling.failover.group_size - 1,
     )
 
 
@@ -220,6 +256,7 @@ def dashboard_props(
         asg_name=asg_name,
         thresholds=config.alerting.thresholds,
         alarm_arns=alarm_arns,
+        server_metrics=True,
     )
 
 
@@ -267,6 +304,8 @@ class SingleNodeParts:
     alerting: Any
     drain: Any
     dashboard: Any
+    event_archive: Any | None = None
+    drill_experiment: Any | None = None
 
 
 def compose(config: EnvironmentConfig, c: Composer) -> SingleNodeParts:
@@ -298,6 +337,14 @@ def compose(config: EnvironmentConfig, c: Composer) -> SingleNodeParts:
         instance_artifacts_spec.PART, "artifacts", artifacts_props(config, kms_key_arn=key.arn, bundle=bundle)
     )
     instance_role = c.add(instance_role_spec.PART, "instance_role", instance_role_props(config))
+    event_archive = None
+    if config.event_archive.enabled:
+        event_archive = c.add(
+            event_archive_spec.PART,
+            "event_archive",
+            event_archive_props(config, kms_key_arn=key.arn, instance_role_arn=instance_role.role.arn),
+        )
+        event_archive.grant_use(instance_role.role.name)
     image_pipeline = None
     if config.image_pipeline.enabled:
         # Bakes the data-plane AMI; the first launch waits for the first image (and its SSM parameter).
@@ -325,8 +372,9 @@ def compose(config: EnvironmentConfig, c: Composer) -> SingleNodeParts:
             target_group_arn=lb.target_group.arn,
             instance_profile_arn=instance_role.profile.arn,
             preconditions=network.zone_preconditions,
-            # The first boot needs the bundle in place.
-            depends_on=[c.dependency(artifacts.bundle_object)],
+            # The first boot needs the bundle in place (and, with an archive, the parameter naming it).
+            depends_on=[c.dependency(artifacts.bundle_object)]
+            + ([c.dependency(event_archive.parameter)] if event_archive is not None else []),
             # The launch template's resolve:ssm: image id is checked when the template is created, and the
             # group launches from it: both wait until the first build has written the parameter.
             launch_template_depends_on=[c.dependency(image_pipeline.image)] if image_pipeline is not None else [],
@@ -377,6 +425,15 @@ def compose(config: EnvironmentConfig, c: Composer) -> SingleNodeParts:
             alarm_arns=lambda: alerting.alarm_arns,
         ),
     )
+    drill_experiment = None
+    if config.drill.az_loss_experiment:
+        drill_experiment = c.add(
+            drill_experiment_spec.PART,
+            "drill_experiment",
+            drill_experiment_props(
+                config, vpc_id=network.vpc_id, private_subnet_ids=network.private_subnet_ids, group_arn=group.arn
+            ),
+        )
     parts = SingleNodeParts(
         key=key,
         network=network,
@@ -389,6 +446,8 @@ def compose(config: EnvironmentConfig, c: Composer) -> SingleNodeParts:
         alerting=alerting,
         drain=drain,
         dashboard=dashboard,
+        event_archive=event_archive,
+        drill_experiment=drill_experiment,
     )
     _outputs(config, c, parts)
     return parts
@@ -419,6 +478,9 @@ def _outputs(config: EnvironmentConfig, c: Composer, parts: SingleNodeParts) -> 
     }
     for name, description in OUTPUT_DESCRIPTIONS.items():
         c.output(name, values[name], description)
+    if parts.event_archive is not None:
+        name, description = EVENT_ARCHIVE_OUTPUT
+        c.output(name, parts.event_archive.bucket.bucket, description)
     if parts.image_pipeline is not None:
         name, description = IMAGE_PIPELINE_OUTPUT
         c.output(name, parts.image_pipeline.arn, description)

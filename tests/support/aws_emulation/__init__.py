@@ -17,9 +17,12 @@ this package adds, one module per AWS service or concern, all on one virtual clo
 * :mod:`.elbv2_targets` - ELBv2 target states (``initial`` -> ``healthy``; deregistered
   targets ``draining`` for the deregistration delay, then gone).
 * :mod:`.ssm_run_command` - SSM Run Command that really runs the on-node check and reports it
-  through ``GetCommandInvocation``; :mod:`.ssm_check_runners` - the check it runs (the script
-  ``ami/bin/rudder-drain-check`` as a subprocess against a throwaway PostgreSQL, or scripted
-  outcomes).
+  through ``GetCommandInvocation``, a waiting document (``ami/bin/rudder-drain-wait``: the check
+  again every second until drained) and SSM's status-change events; :mod:`.ssm_check_runners` -
+  the check it runs (the script ``ami/bin/rudder-drain-check`` as a subprocess against a throwaway
+  PostgreSQL, or scripted outcomes).
+* :mod:`.eventbridge_rules` - EventBridge rules: event patterns and delivery of matched events to
+  the drain queue (best effort, after a delivery latency).
 * :mod:`.sqs_queue` - SQS delivery semantics on virtual time (``DelaySeconds`` <= 900,
   visibility timeout, redelivery, receive counts, dead-letter queue, duplicates).
 * :mod:`.instance_fate` - what termination and warm-pool moves do across EC2, Auto Scaling and
@@ -59,6 +62,7 @@ from tests.support.aws_emulation.drain_harness import (
 )
 from tests.support.aws_emulation.elbv2_targets import TargetGroupEmulation, TargetRecord
 from tests.support.aws_emulation.emulation import ROUTED_OPERATIONS, AwsEmulation
+from tests.support.aws_emulation.eventbridge_rules import EventBus, pattern_matches
 from tests.support.aws_emulation.instance_fate import InstanceFate
 from tests.support.aws_emulation.lambda_event_source import FakeLambdaContext, Handler, InvocationRecord, LambdaDriver
 from tests.support.aws_emulation.provisioning import DataPlane, provision_data_plane
@@ -83,6 +87,7 @@ from tests.support.aws_emulation.ssm_run_command import (
     SSM_STDOUT_LIMIT,
     CommandInvocation,
     RunCommandEmulation,
+    WaitingCheck,
 )
 
 __all__ = [
@@ -103,6 +108,7 @@ __all__ = [
     "DataPlane",
     "DrainHarness",
     "EmulatedError",
+    "EventBus",
     "FakeLambdaContext",
     "Fault",
     "FaultInjector",
@@ -122,12 +128,14 @@ __all__ = [
     "TargetRecord",
     "VirtualClock",
     "VirtualQueue",
+    "WaitingCheck",
     "build_harness",
     "check_output",
     "drain_log_events",
     "event_shapes",
     "lifecycle_fields",
     "make_handler",
+    "pattern_matches",
     "provision_data_plane",
     "retarget",
     "script_checks",

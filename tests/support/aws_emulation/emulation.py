@@ -35,6 +35,7 @@ from tests.support.aws_emulation.autoscaling_fleet import FleetOverlay
 from tests.support.aws_emulation.autoscaling_lifecycle import LifecycleEmulation, patch_hooks
 from tests.support.aws_emulation.clock import VirtualClock
 from tests.support.aws_emulation.elbv2_targets import TargetGroupEmulation
+from tests.support.aws_emulation.eventbridge_rules import EventBus
 from tests.support.aws_emulation.instance_fate import InstanceFate
 from tests.support.aws_emulation.sqs_queue import VirtualQueue
 from tests.support.aws_emulation.ssm_run_command import RunCommandEmulation
@@ -86,6 +87,7 @@ class AwsEmulation:
         self.lifecycle = LifecycleEmulation(self)
         self.elbv2 = TargetGroupEmulation(self)
         self.ssm = RunCommandEmulation(self)
+        self.events = EventBus(self)
         self.instances = InstanceFate(self)
         self._queue: VirtualQueue | None = None
         self._internal: dict[str, Any] = {}

@@ -3,7 +3,10 @@
 Creates what the deployed stack would (VPC subnets, ALB + target groups with their
 deregistration delay, launch template, Auto Scaling group with a terminating hook and optional
 warm pool, DynamoDB table with TTL, SQS queue + DLQ with a redrive policy, SNS topic, SSM
-Command document) and attaches the emulated queue, targets and Run Command documents.
+Command document) and attaches the emulated queue, targets and Run Command documents. With
+``waiting_check`` the document and the command-status rule are the deployment's own
+(:mod:`rudder_ha.parts.drain_pipeline.spec`): the document waits on the instance
+(``rudder-drain-wait``) and the rule routes its final status changes to the drain queue.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ import dataclasses
 import json
 from typing import TYPE_CHECKING, Any
 
+from rudder_ha.parts.drain_pipeline import spec as drain_spec
 from tests.support.aws_emulation.autoscaling_lifecycle import TERMINATING
+from tests.support.aws_emulation.ssm_run_command import WaitingCheck
 
 if TYPE_CHECKING:
     from tests.support.aws_emulation.emulation import AwsEmulation
@@ -35,6 +40,8 @@ class DataPlane:
     topic_arn: str
     document_name: str
     subnet_ids: list[str]
+    #: The check document's wait (``DRAIN_CHECK_WAIT_SECONDS``); 0: it answers at once.
+    check_wait_seconds: int = 0
 
     def lambda_env(self, **overrides: str) -> dict[str, str]:
         """The drain Lambda's environment for this data plane."""
@@ -46,6 +53,8 @@ class DataPlane:
             "ENVIRONMENT": self.environment,
             "DRAIN_ASG_NAMES": self.asg_name,
         }
+        if self.check_wait_seconds:
+            env["DRAIN_CHECK_WAIT_SECONDS"] = str(self.check_wait_seconds)
         env.update(overrides)
         return env
 
@@ -64,6 +73,8 @@ def provision_data_plane(
     register: bool = True,
     visibility_timeout: int = 360,
     max_receive_count: int = 5,
+    waiting_check: bool = False,
+    wait: WaitingCheck | None = None,
 ) -> DataPlane:
     """Create one environment's resources in moto and wire the emulated parts to them."""
     ec2 = emu.internal("ec2")
@@ -166,6 +177,54 @@ def provision_data_plane(
     emu.attach_queue(queue_url, queue_arn, visibility_timeout=visibility_timeout, max_receive_count=max_receive_count)
     topic_arn = emu.internal("sns").create_topic(Name=f"{prefix}-alerts")["TopicArn"]
     document_name = f"{prefix}-drain-check"
+    if waiting_check:
+        _provision_waiting_check(emu, document_name, prefix, wait or deployed_wait())
+    else:
+        _provision_one_shot_check(emu, document_name)
+    return DataPlane(
+        environment=environment,
+        asg_name=asg_name,
+        hook_name=hook_name,
+        instance_ids=instance_ids,
+        target_group_arns=target_groups,
+        load_balancer_arn=load_balancer["LoadBalancerArn"],
+        table_name=table_name,
+        queue_url=queue_url,
+        queue_arn=queue_arn,
+        dlq_url=dlq_url,
+        topic_arn=topic_arn,
+        document_name=document_name,
+        subnet_ids=subnet_ids,
+        check_wait_seconds=int((wait or deployed_wait()).max_seconds) if waiting_check else 0,
+    )
+
+
+def deployed_wait() -> WaitingCheck:
+    """The wait the deployed document runs (``--interval`` and ``--max-seconds`` of its command)."""
+    return WaitingCheck(
+        interval_seconds=float(drain_spec.CHECK_WAIT_INTERVAL_SECONDS), max_seconds=float(drain_spec.CHECK_WAIT_SECONDS)
+    )
+
+
+def _provision_waiting_check(emu: AwsEmulation, document_name: str, prefix: str, wait: WaitingCheck) -> None:
+    """The deployment's waiting check document and its command-status rule (targets the drain queue)."""
+    emu.internal("ssm").create_document(
+        Name=document_name,
+        DocumentType="Command",
+        DocumentFormat="JSON",
+        Content=drain_spec.check_document_content("instance"),
+    )
+    emu.ssm.documents.add(document_name)
+    emu.ssm.waiting_documents[document_name] = wait
+    emu.events.put_rule(
+        drain_spec.command_rule_name(prefix),
+        drain_spec.command_event_pattern([document_name]),
+        emu.queue.send,
+    )
+
+
+def _provision_one_shot_check(emu: AwsEmulation, document_name: str) -> None:
+    """A check document that answers at once (``rudder-drain-check``)."""
     emu.internal("ssm").create_document(
         Name=document_name,
         DocumentType="Command",
@@ -185,18 +244,3 @@ def provision_data_plane(
         ),
     )
     emu.ssm.documents.add(document_name)
-    return DataPlane(
-        environment=environment,
-        asg_name=asg_name,
-        hook_name=hook_name,
-        instance_ids=instance_ids,
-        target_group_arns=target_groups,
-        load_balancer_arn=load_balancer["LoadBalancerArn"],
-        table_name=table_name,
-        queue_url=queue_url,
-        queue_arn=queue_arn,
-        dlq_url=dlq_url,
-        topic_arn=topic_arn,
-        document_name=document_name,
-        subnet_ids=subnet_ids,
-    )

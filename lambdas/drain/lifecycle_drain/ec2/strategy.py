@@ -18,6 +18,16 @@ Phases (persisted in the strategy state):
     ``deregistered_at`` (so no traffic could arrive after the check started) and a final pass
     over the target groups still finds the instance in none; then the drain is ``DONE``.
 
+Waiting check (``DRAIN_CHECK_WAIT_SECONDS`` > 0). The document does not answer at once: it runs
+``rudder-drain-wait``, which re-runs the check on the instance every second and exits the moment the
+jobsdb is drained (or after at most that many seconds, with the last verdict). One command then
+covers the whole drain, and the step that sent it names the command as its wake key: the command's
+status-change event runs the next step at once, which reads the result as above. Without an event
+the command is read ``check_result_delay_seconds`` after it was sent (a jobsdb that is already empty,
+or an event that raced the step) and then every ``FALLBACK_POLL_SECONDS``. A command that ended
+pending or "cannot tell" after running at least one poll interval is followed by the next one in the
+same step; one that ended sooner (it failed to run) is sent again after the poll interval.
+
 Warm pools. An instance going from the group into the warm pool (``Destination`` ``WarmPool``)
 served traffic and serves none afterwards: it is drained exactly like a terminating one. An
 instance leaving the warm pool to be terminated (``Origin`` ``WarmPool``) never served traffic,
@@ -37,8 +47,8 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
-from ..messages import ORIGIN_WARM_POOL
-from ..strategy import PendingWork, Progress, StepResult, StrategyContext
+from ..messages import ORIGIN_WARM_POOL, command_wake_key
+from ..strategy import PendingWork, Progress, ProgressKind, StepResult, StrategyContext
 from .instances import GroupView, InstanceInspector, Presence
 from .ssm_check import CheckResult, CheckUndeliverable, DrainCheck, Verdict
 from .target_groups import SweepResult, TargetGroups
@@ -66,13 +76,17 @@ class Ec2DataPlaneStrategy:
         check: DrainCheck,
         result_delay_seconds: int = 5,
         command_grace_seconds: int = 30,
+        check_wait_seconds: int = 0,
+        fallback_poll_seconds: int = 600,
     ) -> None:
-        """Compose the strategy from its three collaborators."""
+        """Compose the strategy from its three collaborators (``check_wait_seconds`` > 0: a waiting check)."""
         self._instances = instances
         self._target_groups = target_groups
         self._check = check
         self._result_delay = max(1, int(result_delay_seconds))
         self._command_grace = max(0, int(command_grace_seconds))
+        self._wait_seconds = max(0, int(check_wait_seconds))
+        self._fallback_poll = max(1, int(fallback_poll_seconds))
 
     # -- DrainStrategy -------------------------------------------------------
 
@@ -171,13 +185,9 @@ class Ec2DataPlaneStrategy:
             return self._send_check(ctx, state, presence_checked=False)
         result = self._check.fetch(str(command["id"]), ctx.target.instance_id)
         if result is None:
-            limit = self._check.timeout_seconds + self._command_grace
+            limit = self._wait_seconds + self._check.timeout_seconds + self._command_grace
             if ctx.now - float(command["sent_at"]) <= limit:
-                return StepResult(
-                    Progress.in_progress("check_running", self._last_pending(state), command_id=command["id"]),
-                    state,
-                    delay_seconds=self._result_delay,
-                )
+                return self._still_running(ctx, state, str(command["id"]))
             result = CheckResult.unknown("check_did_not_finish_in_time")
         state["command"] = None
         state["last_check"] = {**result.to_dict(), "sent_at": command["sent_at"], "read_at": ctx.now}
@@ -188,10 +198,36 @@ class Ec2DataPlaneStrategy:
                 breakdown=result.prefixes,
                 measured_at=ctx.now,
             ).to_dict()
+            if self._send_next_at_once(ctx, command):
+                return self._send_check(ctx, state, presence_checked=False)
             return StepResult(Progress.in_progress("jobs_pending", self._last_pending(state)), state)
         if result.verdict is Verdict.DRAINED:
             return self._confirm_drained(ctx, state, float(command["sent_at"]), result)
-        return self._cannot_tell(ctx, state, result)
+        step = self._cannot_tell(ctx, state, result)
+        if step.progress.kind is ProgressKind.IN_PROGRESS and self._send_next_at_once(ctx, command):
+            return self._send_check(ctx, state, presence_checked=True)
+        return step
+
+    def _still_running(self, ctx: StrategyContext, state: dict[str, Any], command_id: str) -> StepResult:
+        """The check has not finished: read it again soon (one-shot), or wait for its event (waiting check)."""
+        if not self._wait_seconds:
+            return StepResult(
+                Progress.in_progress("check_running", self._last_pending(state), command_id=command_id),
+                state,
+                delay_seconds=self._result_delay,
+            )
+        # Woken but not final yet (GetCommandInvocation may lag the event): look again shortly.
+        delay = self._result_delay if ctx.woken_by else self._fallback_poll
+        return StepResult(
+            Progress.in_progress("check_waiting_on_node", self._last_pending(state), command_id=command_id),
+            state,
+            delay_seconds=delay,
+            wake_key=command_wake_key(command_id),
+        )
+
+    def _send_next_at_once(self, ctx: StrategyContext, command: Mapping[str, Any]) -> bool:
+        """A waiting check that ran its course (not one that failed at once) is followed without a pause."""
+        return bool(self._wait_seconds) and ctx.now - float(command["sent_at"]) >= ctx.poll_interval_seconds
 
     def _confirm_drained(
         self, ctx: StrategyContext, state: dict[str, Any], sent_at: float, result: CheckResult
@@ -259,6 +295,7 @@ class Ec2DataPlaneStrategy:
             Progress.in_progress("check_sent", self._last_pending(state), command_id=command_id),
             state,
             delay_seconds=self._result_delay,
+            wake_key=command_wake_key(command_id) if self._wait_seconds else None,
         )
 
     # -- helpers ---------------------------------------------------------------

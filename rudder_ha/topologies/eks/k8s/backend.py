@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from rudder_ha.config.model import GATEWAY_PORT, TRANSFORMER_PORT
-from rudder_ha.topologies.eks.k8s import drain, jobsdb, secrets
+from rudder_ha.topologies.eks.k8s import drain, jobsdb, metrics, secrets
 from rudder_ha.topologies.eks.k8s.common import (
     BACKEND,
     BACKEND_HEADLESS_SERVICE,
@@ -112,7 +112,8 @@ def backend_container(settings: WorkloadSettings) -> dict[str, Any]:
 
 
 def pod_template(settings: WorkloadSettings) -> dict[str, Any]:
-    """The backend pod: PostgreSQL and the drain agent as native sidecars, then rudder-server."""
+    """The backend pod: PostgreSQL, the drain agent and (where metrics are published) the backlog publisher
+    as native sidecars, then rudder-server."""
     return {
         "metadata": {
             "labels": labels(BACKEND),
@@ -128,6 +129,7 @@ def pod_template(settings: WorkloadSettings) -> dict[str, Any]:
             "initContainers": [
                 jobsdb.postgres_sidecar(settings, drain.FILES_VOLUME, drain.FILES_MOUNT),
                 drain.drain_agent_sidecar(settings),
+                *([metrics.sidecar(settings)] if settings.metrics_environment is not None else []),
             ],
             "containers": [backend_container(settings)],
             "affinity": zone_affinity(settings, BACKEND),
@@ -138,6 +140,7 @@ def pod_template(settings: WorkloadSettings) -> dict[str, Any]:
             "volumes": [
                 *jobsdb.volumes(),
                 *drain.volumes(),
+                *(metrics.volumes() if settings.metrics_environment is not None else []),
                 {"name": BACKEND_TMP_VOLUME, "emptyDir": {"sizeLimit": settings.backend_tmp_size}},
                 {"name": SCRATCH_VOLUME, "emptyDir": {"sizeLimit": "1Gi"}},
                 secrets.token_volume(),

@@ -42,6 +42,7 @@ from rudder_ha.topologies.eks.k8s.settings import WorkloadSettings
 
 SCRIPTS_DIR = Path(__file__).resolve().parent / "scripts"
 DRAIN_CHECK_SOURCE = AMI_DIR / "bin" / "rudder-drain-check"
+BACKLOG_METRICS_SOURCE = AMI_DIR / "bin" / "rudder-backlog-metrics"
 
 FILES_VOLUME = "rudder-ha-files"
 FILES_MOUNT = "/opt/rudder-ha"
@@ -51,17 +52,25 @@ HANDSHAKE_DIR = "/var/run/rudder-drain"
 DRAIN_CHECK_KEY = "rudder-drain-check"
 AGENT_KEY = "drain-agent.sh"
 PRESTOP_KEY = "drain-prestop.sh"
+BACKLOG_METRICS_KEY = "rudder-backlog-metrics"
+METRICS_LOOP_KEY = "backlog-metrics.sh"
+ORPHAN_DRAIN_KEY = "orphan-drain.sh"
 
 
 def files(settings: WorkloadSettings) -> dict[str, str]:
-    """The ConfigMap's files, read from the repository at render time."""
-    del settings  # the same files for every environment
-    return {
+    """The ConfigMap's files, read from the repository at render time (the backlog publisher and its loop
+    only where the pods publish metrics, :mod:`rudder_ha.topologies.eks.k8s.metrics`)."""
+    shipped = {
         DRAIN_CHECK_KEY: DRAIN_CHECK_SOURCE.read_text(encoding="utf-8"),
         AGENT_KEY: (SCRIPTS_DIR / AGENT_KEY).read_text(encoding="utf-8"),
         PRESTOP_KEY: (SCRIPTS_DIR / PRESTOP_KEY).read_text(encoding="utf-8"),
+        ORPHAN_DRAIN_KEY: (SCRIPTS_DIR / ORPHAN_DRAIN_KEY).read_text(encoding="utf-8"),
         HBA_FILE_KEY: PG_HBA,
     }
+    if settings.metrics_environment is not None:
+        shipped[BACKLOG_METRICS_KEY] = BACKLOG_METRICS_SOURCE.read_text(encoding="utf-8")
+        shipped[METRICS_LOOP_KEY] = (SCRIPTS_DIR / METRICS_LOOP_KEY).read_text(encoding="utf-8")
+    return shipped
 
 
 def files_digest(settings: WorkloadSettings) -> str:

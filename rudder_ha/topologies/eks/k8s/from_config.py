@@ -8,10 +8,13 @@ gets a documented default here (the ``DEFAULT_*`` names below), never a guess in
 
 from __future__ import annotations
 
-from rudder_ha.config.model import EnvironmentConfig
+from dataclasses import fields
+
+from rudder_ha.config.model import HEALTH_PATH, ContainerResources, EnvironmentConfig
 from rudder_ha.topologies.eks.k8s.settings import (
     IngressSettings,
     JobsdbVolumeSettings,
+    ResourceSettings,
     TransformerScaling,
     WorkloadSettings,
 )
@@ -90,18 +93,55 @@ def load_balancer_source_cidrs(config: EnvironmentConfig) -> tuple[str, ...]:
     return cidrs
 
 
+RESOURCES_SETTING = "eks.resources"
+"""Where the containers' requests and limits are set."""
+
+
+def container_resources(resources: ContainerResources, container: str) -> ResourceSettings:
+    """``eks.resources.<container>`` as the container's ``ResourceSettings``.
+
+    A ValueError names the setting at fault, ``eks.resources.<container>.<field>: <what is wrong>``, so both
+    ``validate`` (:func:`rudder_ha.config.rules.eks_resources`) and synthesis report the same field.
+    """
+    try:
+        return ResourceSettings(
+            cpu_request=resources.cpu_request,
+            memory_request=resources.memory_request,
+            cpu_limit=resources.cpu_limit,
+            memory_limit=resources.memory_limit,
+        )
+    except ValueError as exc:
+        message = str(exc)
+        names = [f.name for f in fields(ContainerResources)]
+        field_name = next((n for n in names if message.startswith(n)), names[0])
+        detail = message[len(field_name) :].lstrip(": ") if message.startswith(field_name) else message
+        raise ValueError(f"{RESOURCES_SETTING}.{container}.{field_name}: {detail}") from None
+
+
+def health_url(config: EnvironmentConfig) -> str:
+    """What the health probe GETs: ``https://<load_balancer.domain_name>/health``, through the ALB like a
+    client. The ALB's own DNS name is only known after the controller made it, so the name is required."""
+    if not config.load_balancer.domain_name:
+        raise ValueError(
+            f"{config.environment}: load_balancer.domain_name: the eks topology's clients and health probe "
+            "reach the Ingress's ALB by this name (point it at the ALB in DNS); set it"
+        )
+    return f"https://{config.load_balancer.domain_name}{HEALTH_PATH}"
+
+
 def workload_settings(config: EnvironmentConfig) -> WorkloadSettings:
     """Everything the manifests of an ``eks`` environment are rendered from.
 
-    Defaults kept from ``WorkloadSettings`` (no config setting yet): namespace ``rudder``, container
-    resources, the drain timings, the transformer's CPU target, the uids. The jobsdb volumes use the
-    account's default EBS key (the StorageClass names no key: the config does not know the cluster
-    stack's key ARN).
+    The containers' requests and limits are ``eks.resources`` (defaults applied by the loader). Defaults
+    kept from ``WorkloadSettings`` (no config setting yet): namespace ``rudder``, the drain timings, the
+    transformer's CPU target, the uids. The jobsdb volumes use the account's default EBS key (the
+    StorageClass names no key: the config does not know the cluster stack's key ARN).
     """
     eks = config.eks
     if eks is None:
         raise ValueError(f"{config.environment}: workload settings exist for topology eks only")
     rudder = config.rudder
+    health_url(config)
     return WorkloadSettings(
         region=config.region,
         zones=tuple(config.network.availability_zones),
@@ -120,6 +160,11 @@ def workload_settings(config: EnvironmentConfig) -> WorkloadSettings:
         transformer_scaling=TransformerScaling(
             min_replicas=eks.transformer_min_replicas, max_replicas=eks.transformer_max_replicas
         ),
+        backend_resources=container_resources(eks.resources.backend, "backend"),
+        transformer_resources=container_resources(eks.resources.transformer, "transformer"),
+        postgres_resources=container_resources(eks.resources.postgres, "postgres"),
+        drain_resources=container_resources(eks.resources.drain, "drain"),
         postgres_uid=postgres_uid(rudder.postgres_image),
         load_balancer_source_cidrs=load_balancer_source_cidrs(config),
+        metrics_environment=config.environment,
     )

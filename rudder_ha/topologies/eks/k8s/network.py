@@ -6,15 +6,19 @@ What is allowed, and why:
   addresses in its subnets (``load_balancer_source_cidrs``): event intake and the ALB's health checks.
   Nothing else reaches the gateway: not the internet directly, not other pods (they run in the private
   subnets, outside the ALB's public ones).
-- **backend -> transformer, TCP 9090**, and nothing else into the transformer.
+- **backend -> transformer, TCP 9090**, and nothing else into the transformer but the processor-only Jobs
+  that drain a removed backend's retained volume (``orphan_drain.py``), which get the backend's egress and
+  no ingress at all.
 - **every pod -> cluster DNS (kube-dns in kube-system), UDP and TCP 53.**
 - **backend and transformer -> anywhere, TCP 443**: the control plane (``CONFIG_BACKEND_URL``), AWS APIs
   (directly or through VPC interface endpoints, which have VPC addresses: hence no exception for the
   VPC's range) and the destinations, nearly all of which are HTTPS APIs. Destinations listening elsewhere
   (a warehouse on 5439 or 5432, Kafka on 9092...) need their port in ``backend_egress_ports``; none is
-  open by default. No egress to the instance metadata service or to the node: neither container calls
-  AWS with the pod's identity (the Secrets Store CSI driver fetches the token on the node, not in the
-  pod).
+  open by default. No egress to the instance metadata service or to the node (the Secrets Store CSI
+  driver fetches the token on the node, not in the pod).
+- **backend -> the EKS Pod Identity agent (169.254.170.23, TCP 80)**, only where the backend pods publish
+  their backlog metrics (:mod:`rudder_ha.topologies.eks.k8s.metrics`): the AWS CLI gets the pod's
+  credentials from the agent, a host-network DaemonSet on that link-local address of every node.
 
 Not governed here: the traffic inside a pod. PostgreSQL listens on no TCP port at all, the drain agent and
 rudder-server reach it through the pod-local socket, and the preStop hook and the drain agent talk
@@ -40,6 +44,11 @@ from rudder_ha.topologies.eks.k8s.common import (
 from rudder_ha.topologies.eks.k8s.settings import DNS_PORT, HTTPS_PORT, WorkloadSettings
 
 ANYWHERE = "0.0.0.0/0"
+ORPHAN_DRAIN = "orphan-drain"
+"""The component of the processor-only Jobs over retained volumes (``orphan_drain.py``)."""
+ORPHAN_DRAIN_POLICY = "rudder-orphan-drain"
+POD_IDENTITY_AGENT_CIDR = "169.254.170.23/32"
+POD_IDENTITY_AGENT_PORT = 80
 DEFAULT_DENY = "default-deny"
 ALLOW_DNS = "allow-dns"
 KUBE_DNS_NAMESPACE = "kube-system"
@@ -111,10 +120,36 @@ def backend(settings: WorkloadSettings) -> Manifest:
                     "ports": [_tcp(GATEWAY_PORT)],
                 }
             ],
-            "egress": [
-                {"to": [{"podSelector": {"matchLabels": selector(TRANSFORMER)}}], "ports": [_tcp(TRANSFORMER_PORT)]},
-                _https_and(settings.backend_egress_ports),
-            ],
+            "egress": _backend_egress(settings),
+        },
+    )
+
+
+def _backend_egress(settings: WorkloadSettings) -> list[dict[str, Any]]:
+    """Where rudder-server (and its sidecars) may connect: the transformer, HTTPS and chosen ports, and the
+    Pod Identity agent where the backlog is published."""
+    return [
+        {"to": [{"podSelector": {"matchLabels": selector(TRANSFORMER)}}], "ports": [_tcp(TRANSFORMER_PORT)]},
+        _https_and(settings.backend_egress_ports),
+        *(
+            [{"to": [{"ipBlock": {"cidr": POD_IDENTITY_AGENT_CIDR}}], "ports": [_tcp(POD_IDENTITY_AGENT_PORT)]}]
+            if settings.metrics_environment is not None
+            else []
+        ),
+    ]
+
+
+def orphan_drain(settings: WorkloadSettings) -> Manifest:
+    """The processor-only Jobs over retained volumes (:mod:`rudder_ha.topologies.eks.k8s.orphan_drain`):
+    nothing in, the backend's egress out."""
+    return _policy(
+        ORPHAN_DRAIN_POLICY,
+        settings,
+        ORPHAN_DRAIN,
+        {
+            "podSelector": {"matchLabels": selector(ORPHAN_DRAIN)},
+            "policyTypes": ["Ingress", "Egress"],
+            "egress": _backend_egress(settings),
         },
     )
 
@@ -129,7 +164,13 @@ def transformer(settings: WorkloadSettings) -> Manifest:
             "podSelector": {"matchLabels": selector(TRANSFORMER)},
             "policyTypes": ["Ingress", "Egress"],
             "ingress": [
-                {"from": [{"podSelector": {"matchLabels": selector(BACKEND)}}], "ports": [_tcp(TRANSFORMER_PORT)]}
+                {
+                    "from": [
+                        {"podSelector": {"matchLabels": selector(BACKEND)}},
+                        {"podSelector": {"matchLabels": selector(ORPHAN_DRAIN)}},
+                    ],
+                    "ports": [_tcp(TRANSFORMER_PORT)],
+                }
             ],
             "egress": [_https_and(())],
         },
@@ -138,4 +179,10 @@ def transformer(settings: WorkloadSettings) -> Manifest:
 
 def policies(settings: WorkloadSettings) -> list[Manifest]:
     """The namespace's NetworkPolicies, the default deny first."""
-    return [default_deny(settings), allow_dns(settings), backend(settings), transformer(settings)]
+    return [
+        default_deny(settings),
+        allow_dns(settings),
+        backend(settings),
+        transformer(settings),
+        orphan_drain(settings),
+    ]

@@ -22,7 +22,12 @@ from rudder_ha.config.rules import timeout_below_interval
 
 QUANTITY_RE = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti)?$")
 """A Kubernetes resource quantity as this project writes them (``500m``, ``2``, ``4Gi``)."""
-K8S_VERSION_RE = re.compile(r"^1\.[0-9]+$")
+SUPPORTED_KUBERNETES_VERSIONS = ("1.32", "1.33", "1.34", "1.35", "1.36")
+"""The Kubernetes versions Amazon EKS supports on 2026-12-06, standard or extended support (EKS user guide,
+"Understand the Kubernetes version lifecycle on EKS": 14 months standard, then 12 months extended): 1.31's
+extended support ended on 2026-11-26, 1.32's ends on 2027-03-23, 1.36 reached EKS on 2026-06-02. All are
+past the manifests' own floor (native sidecars: 1.29; the preStop sleep action: 1.30). Revisit when EKS
+adds or retires a version."""
 TLS13_POLICY_RE = re.compile(r"^ELBSecurityPolicy-TLS13-")
 HTTPS_PORT = 443
 DNS_PORT = 53
@@ -79,6 +84,14 @@ class ResourceSettings:
     def __post_init__(self) -> None:
         for name in ("cpu_request", "memory_request", "memory_limit", "cpu_limit"):
             _check_quantity(getattr(self, name), name)
+        for name, amount in (
+            ("cpu_request", _cpu_millis(self.cpu_request)),
+            ("cpu_limit", _cpu_millis(self.cpu_limit)),
+            ("memory_request", _memory_bytes(self.memory_request)),
+            ("memory_limit", _memory_bytes(self.memory_limit)),
+        ):
+            if amount <= 0:
+                raise ValueError(f"{name}: {getattr(self, name)!r} is zero; use a size above zero")
         if _cpu_millis(self.cpu_limit) < _cpu_millis(self.cpu_request):
             raise ValueError(f"cpu_limit {self.cpu_limit} is below cpu_request {self.cpu_request}")
         if _memory_bytes(self.memory_limit) < _memory_bytes(self.memory_request):
@@ -90,6 +103,11 @@ class ResourceSettings:
             "requests": {"cpu": self.cpu_request, "memory": self.memory_request},
             "limits": {"cpu": self.cpu_limit, "memory": self.memory_limit},
         }
+
+
+def default_resources(container: str) -> ResourceSettings:
+    """A container's default requests and limits (``defaults.EKS_RESOURCES``, where each is explained)."""
+    return ResourceSettings(**defaults.EKS_RESOURCES[container])
 
 
 @dataclass(frozen=True)
@@ -219,28 +237,13 @@ class WorkloadSettings:
     project's own variables; none may redefine one of them."""
     backend_tmp_size: str = "20Gi"
     """Size limit of rudder-server's RUDDER_TMPDIR (batch-router staging files), an emptyDir."""
-    backend_resources: ResourceSettings = field(
-        default_factory=lambda: ResourceSettings(
-            cpu_request="1", memory_request="2Gi", memory_limit="4Gi", cpu_limit="4"
-        )
-    )
+    backend_resources: ResourceSettings = field(default_factory=lambda: default_resources("backend"))
     """rudder-server's GOMAXPROCS follows its CPU limit (rounded up), so the Go runtime does not schedule
     more threads than the limit lets run."""
-    postgres_resources: ResourceSettings = field(
-        default_factory=lambda: ResourceSettings(
-            cpu_request="500m", memory_request="1Gi", memory_limit="2Gi", cpu_limit="2"
-        )
-    )
-    drain_resources: ResourceSettings = field(
-        default_factory=lambda: ResourceSettings(
-            cpu_request="20m", memory_request="32Mi", memory_limit="128Mi", cpu_limit="250m"
-        )
-    )
-    transformer_resources: ResourceSettings = field(
-        default_factory=lambda: ResourceSettings(
-            cpu_request="500m", memory_request="1Gi", memory_limit="2Gi", cpu_limit="2"
-        )
-    )
+    postgres_resources: ResourceSettings = field(default_factory=lambda: default_resources("postgres"))
+    drain_resources: ResourceSettings = field(default_factory=lambda: default_resources("drain"))
+    """The drain agent's and the backlog-metrics sidecar's (each container has these)."""
+    transformer_resources: ResourceSettings = field(default_factory=lambda: default_resources("transformer"))
     transformer_scaling: TransformerScaling = field(default_factory=TransformerScaling)
     drain: DrainSettings = field(default_factory=DrainSettings)
     backend_uid: int = 10001
@@ -255,16 +258,19 @@ class WorkloadSettings:
     """Where the ALB's nodes have their addresses (the CIDRs of the subnets the AWS Load Balancer Controller
     puts it in): the only sources a backend pod admits on the gateway port (the ALB reaches pods by their
     IPs, target type ``ip``, from its own addresses in these subnets). Required."""
+    metrics_environment: str | None = None
+    """The ``Environment`` dimension of the backlog metrics each backend pod publishes (a sidecar,
+    :mod:`rudder_ha.topologies.eks.k8s.metrics`); None: no such sidecar."""
     backend_egress_ports: tuple[int, ...] = ()
     """TCP ports the backend may reach anywhere besides 443 (HTTPS: the control plane, AWS APIs and most
     destinations), for destinations that listen elsewhere (e.g. 5439 Redshift, 9092 Kafka, 5432 PostgreSQL).
     None by default: such destinations are opened deliberately, one port at a time."""
 
     def __post_init__(self) -> None:
-        if not K8S_VERSION_RE.match(self.kubernetes_version) or int(self.kubernetes_version.split(".")[1]) < 30:
+        if self.kubernetes_version not in SUPPORTED_KUBERNETES_VERSIONS:
             raise ValueError(
-                "kubernetes_version: 1.30 or newer is needed (native sidecar containers: 1.29, "
-                "the preStop sleep action: 1.30)"
+                f"kubernetes_version: {self.kubernetes_version!r} is not a version EKS supports today; use one of "
+                f"{', '.join(SUPPORTED_KUBERNETES_VERSIONS)} (quoted)"
             )
         if len(set(self.zones)) < 2 or len(set(self.zones)) != len(self.zones):
             raise ValueError("zones: name two or more distinct availability zones")
