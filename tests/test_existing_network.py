@@ -5,7 +5,6 @@ The cdktf app doing the same is ``examples/vpc-from-another-stack`` (tests/test_
 
 from __future__ import annotations
 
-import gc
 import hashlib
 from collections.abc import Iterator
 from typing import Any
@@ -20,7 +19,7 @@ from rudder_ha.parts.network import spec
 from rudder_ha.parts.network.pulumi import ExistingNetworkError, Network, NetworkProps, after_checks
 from rudder_ha.parts.network.spec import ExistingNetwork, with_existing_network
 from tests.support.paths import REPO
-from tests.support.pulumi_mocks import RecordingMocks, run_program
+from tests.support.pulumi_mocks import RecordingMocks, collect_abandoned_coroutines, run_program
 
 EXAMPLE = REPO / "examples" / "vpc-from-another-stack" / "shared-vpc.yaml"
 GET_SUBNET = "aws:ec2/getSubnet:getSubnet"
@@ -37,9 +36,9 @@ def config() -> EnvironmentConfig:
 
 @pytest.fixture(autouse=True)
 def collect_abandoned_tasks() -> Iterator[None]:
-    """A failed Pulumi program leaves pending coroutines; finalize them here, not in a later collection."""
+    """See :func:`tests.support.pulumi_mocks.collect_abandoned_coroutines`."""
     yield
-    gc.collect()
+    collect_abandoned_coroutines()
 
 
 # --- offline checks ---------------------------------------------------------------------------------------
@@ -162,7 +161,9 @@ def test_pulumi_network_takes_the_vpc_as_an_output_and_checks_its_subnets(
     seen: dict[str, Any] = {}
     mocks = run_program(program(config, seen), stack=config.environment, region=config.region)
     assert seen["network_vpc"] == seen["vpc"]
-    private_ids = [r.outputs["id"] for r in mocks.resources if r.name.startswith("shared-private-")]
+    # in the shared stack's own order (registrations may complete in any order)
+    private = sorted((r for r in mocks.resources if r.name.startswith("shared-private-")), key=lambda r: r.name)
+    private_ids = [r.outputs["id"] for r in private]
     assert sorted(args["id"] for token, args in mocks.calls if token == GET_SUBNET) == sorted(private_ids)
     names = {r.name for r in mocks.resources}
     assert not {"network-vpc", "network-nat_0", "network-flow_log"} & names, "the data plane owns no network"

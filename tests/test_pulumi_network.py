@@ -4,7 +4,6 @@ an existing VPC (which the cdktf stack makes with Terraform pre/postconditions).
 
 from __future__ import annotations
 
-import gc
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -17,7 +16,14 @@ import pytest
 from rudder_ha.config import EnvironmentConfig, load_environments, shipped_environment_files
 from rudder_ha.parts.encryption_key.pulumi import EncryptionKey, EncryptionKeyProps
 from rudder_ha.parts.network.pulumi import ExistingNetworkError, Network, NetworkProps, after_checks
-from tests.support.pulumi_mocks import ACCOUNT, PARTITION, RecordedResource, RecordingMocks, run_program
+from tests.support.pulumi_mocks import (
+    ACCOUNT,
+    PARTITION,
+    RecordedResource,
+    RecordingMocks,
+    collect_abandoned_coroutines,
+    run_program,
+)
 
 CONFIGS = [c for c in load_environments(shipped_environment_files()) if c.topology == "single_node"]
 NEW_VPC = [c for c in CONFIGS if c.network.creates_vpc]
@@ -87,11 +93,9 @@ def zones_of(config: EnvironmentConfig) -> Callable[[str], tuple[str, str]]:
 
 @pytest.fixture(autouse=True)
 def collect_abandoned_tasks() -> Iterator[None]:
-    """A failed program leaves Pulumi's pending coroutines behind; they are finalized here rather than by
-    a garbage collection that could strike anywhere later (inside ``ast.parse``, CPython 3.11 then raises
-    "AST constructor recursion depth mismatch")."""
+    """See :func:`tests.support.pulumi_mocks.collect_abandoned_coroutines`."""
     yield
-    gc.collect()
+    collect_abandoned_coroutines()
 
 
 # --- encryption key ---------------------------------------------------------------------------------------

@@ -17,6 +17,12 @@ from pathlib import Path
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
+# Before any provider import: rudder-ha's loader then imports only the provider modules a stack names
+# (the AWS provider package alone would otherwise import some 2,200 of them).
+import rudder_ha.frontends.cdktf  # noqa: F401
+
+# isort: split
+
 from cdktf import App, S3Backend, TerraformStack
 from cdktf_cdktf_provider_aws.eip import Eip
 from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway

@@ -12,6 +12,7 @@ managed master secret. Every id is unique, so a reference always tells which res
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import json
 from collections.abc import Callable
@@ -205,6 +206,21 @@ def _shipped_subnet_vpcs() -> dict[str, str]:
     }
 
 
+_abandoned = False
+"""Whether a program run since the last :func:`collect_abandoned_coroutines` failed or left tasks pending."""
+
+
+def collect_abandoned_coroutines() -> None:
+    """Finalizes the coroutines a failed program left behind, now rather than in a garbage collection that
+    could strike anywhere later (inside ``ast.parse``, CPython 3.11 then raises "AST constructor recursion
+    depth mismatch"). A full collection takes about a second with jsii and Pulumi loaded, so only after a
+    program that failed or left tasks pending."""
+    global _abandoned
+    if _abandoned:
+        _abandoned = False
+        gc.collect()
+
+
 def run_program(program: Callable[[], Any], *, stack: str, region: str, project: str = "rudder-ha") -> RecordingMocks:
     """Runs ``program`` as Pulumi would for ``stack`` and returns the mocks with what it registered.
 
@@ -220,12 +236,17 @@ def run_program(program: Callable[[], Any], *, stack: str, region: str, project:
         pulumi.runtime.register_stack_transformation(mocks.record_options)
         mocks.result = program()
 
+    global _abandoned
     try:
         run()
+    except BaseException:
+        _abandoned = True
+        raise
     finally:
         # A program that failed (e.g. a refused existing VPC) leaves registrations pending: end them here
         # rather than in the garbage collector, which would log them as destroyed tasks.
         pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        _abandoned = _abandoned or bool(pending)
         for task in pending:
             task.cancel()
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
