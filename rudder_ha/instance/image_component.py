@@ -318,15 +318,21 @@ def _pack(name_prefix: str, files: list[InstanceFile]) -> list[ComponentDocument
         count = len({s.destination for s in batch})
         return ComponentDocument(key, f"{name_prefix}: data-plane files ({count})", data)
 
+    def fits(document: ComponentDocument) -> bool:
+        return len(document.data.encode("utf-8")) <= COMPONENT_DATA_LIMIT
+
+    current: ComponentDocument | None = None  # ``batch`` rendered
     for step in _build_steps(files):
-        if batch and len(render([*batch, step]).data.encode("utf-8")) > COMPONENT_DATA_LIMIT:
-            documents.append(render(batch))
-            batch = []
-        batch.append(step)
-        if len(render(batch).data.encode("utf-8")) > COMPONENT_DATA_LIMIT:
+        candidate = render([*batch, step])
+        if not fits(candidate) and current is not None:
+            documents.append(current)
+            batch, candidate = [], render([step])
+        if not fits(candidate):
             raise ValueError(f"step {step.name} alone does not fit in one {COMPONENT_DATA_LIMIT}-character component")
-    if batch:
-        documents.append(render(batch))
+        batch.append(step)
+        current = candidate
+    if current is not None:
+        documents.append(current)
     return documents
 
 

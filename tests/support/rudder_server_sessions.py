@@ -22,8 +22,12 @@ from typing import Any
 
 import psycopg
 
-RELEASES = ("v1.62.1", "v1.83.0")
-"""The oldest and the newest supported rudder-server release."""
+from tests.support.rudder_jobsdb.releases import NEWEST, SUPPORTED
+
+RELEASES = tuple(f"v{release.version}" for release in SUPPORTED)
+"""The oldest and the newest supported rudder-server release (``rudder_jobsdb.releases.SUPPORTED``)."""
+SHORT_NAMES_SINCE = f"v{NEWEST.version}"
+"""The release whose pools name themselves by a two-letter prefix and a host cut to 60 characters."""
 
 COMPONENTS = ("jobsdb_gw", "jobsdb_rt", "jobsdb_batch_rt", "backend-config", "rsources")
 """Some of the pools a running server keeps open (the jobsdb prefixes, config cache, rsources)."""
@@ -40,12 +44,12 @@ WHERE activity.pid <> pg_backend_pid() AND activity.application_name <> ''
 
 def own_name(release: str, host: str) -> str:
     """The start-up connection's application name: the suffix every pool of that server shares."""
-    return host[:60] if release == "v1.83.0" else host[:NAMEDATALEN]
+    return host[:60] if release == SHORT_NAMES_SINCE else host[:NAMEDATALEN]
 
 
 def pool_names(release: str, host: str) -> list[str]:
     """The application names of the server's pools (as PostgreSQL stores them)."""
-    if release == "v1.83.0":
+    if release == SHORT_NAMES_SINCE:
         return [f"{component[:2]}-{host[:60]}" for component in COMPONENTS]
     return [f"{component}-{host}"[:NAMEDATALEN] for component in COMPONENTS]
 

@@ -78,6 +78,33 @@ def encode(body: dict[str, Any]) -> str:
     return json.dumps(body)
 
 
+def five_xx_series(lb: list[Any]) -> list[list[Any]]:
+    """The ALB's and rudder-server's 5xx counts and, on the right axis, their share of requests (the alarm's
+    own math, :data:`rudder_ha.parts.alerting.alarms.FIVE_XX_RATE`); ``lb`` is the LoadBalancer dimension."""
+    return [
+        [ALB, "HTTPCode_ELB_5XX_Count", *lb, {"id": "elb5xx", "stat": "Sum", "label": "ALB 5xx"}],
+        [ALB, "HTTPCode_Target_5XX_Count", *lb, {"id": "target5xx", "stat": "Sum", "label": "rudder-server 5xx"}],
+        [ALB, "RequestCount", *lb, {"id": "requests", "stat": "Sum", "visible": False}],
+        *(
+            [
+                {"id": id_, "expression": expression, "label": FIVE_XX_RATE_LABEL, "yAxis": "right"}
+                if id_ == "rate"
+                else {"id": id_, "expression": expression, "visible": False}
+            ]
+            for id_, expression in FIVE_XX_RATE
+        ),
+    ]
+
+
+def probe_series(env: list[Any]) -> list[list[Any]]:
+    """The health probe's Up, Degraded and latency series; ``env`` is the Environment dimension."""
+    return [
+        [METRIC_NAMESPACE, "Up", *env, {"stat": "Minimum", "label": "up"}],
+        [METRIC_NAMESPACE, "Degraded", *env, {"stat": "Maximum", "label": "degraded"}],
+        [METRIC_NAMESPACE, "LatencyMs", *env, {"stat": "Average", "label": "latency (ms)", "yAxis": "right"}],
+    ]
+
+
 def body(props: OperationsDashboardProps) -> dict[str, Any]:
     """The dashboard body as a Python dict. ``props`` holds plain values or Terraform tokens (Pulumi
     resolves its Outputs first); a callable ``alarm_arns`` is called here."""
@@ -112,24 +139,7 @@ def body(props: OperationsDashboardProps) -> dict[str, Any]:
             ),
             metrics(
                 "5xx",
-                [
-                    [ALB, "HTTPCode_ELB_5XX_Count", *lb, {"id": "elb5xx", "stat": "Sum", "label": "ALB 5xx"}],
-                    [
-                        ALB,
-                        "HTTPCode_Target_5XX_Count",
-                        *lb,
-                        {"id": "target5xx", "stat": "Sum", "label": "rudder-server 5xx"},
-                    ],
-                    [ALB, "RequestCount", *lb, {"id": "requests", "stat": "Sum", "visible": False}],
-                    *(
-                        [
-                            {"id": id_, "expression": expression, "label": FIVE_XX_RATE_LABEL, "yAxis": "right"}
-                            if id_ == "rate"
-                            else {"id": id_, "expression": expression, "visible": False}
-                        ]
-                        for id_, expression in FIVE_XX_RATE
-                    ),
-                ],
+                five_xx_series(lb),
                 annotation=("5xx % alarm", t.alb_5xx_percent, "right"),
             ),
             metrics(
@@ -160,16 +170,7 @@ def body(props: OperationsDashboardProps) -> dict[str, Any]:
             ),
             metrics(
                 "Health probe",
-                [
-                    [METRIC_NAMESPACE, "Up", *env, {"stat": "Minimum", "label": "up"}],
-                    [METRIC_NAMESPACE, "Degraded", *env, {"stat": "Maximum", "label": "degraded"}],
-                    [
-                        METRIC_NAMESPACE,
-                        "LatencyMs",
-                        *env,
-                        {"stat": "Average", "label": "latency (ms)", "yAxis": "right"},
-                    ],
-                ],
+                probe_series(env),
                 width=12,
             ),
         ],

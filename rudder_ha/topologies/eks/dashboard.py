@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from rudder_ha.config.model import EnvironmentConfig
-from rudder_ha.parts.alerting.alarms import ALB, FIVE_XX_RATE, FIVE_XX_RATE_LABEL
+from rudder_ha.parts.alerting.alarms import ALB
 from rudder_ha.parts.alerting.spec import METRIC_NAMESPACE
-from rudder_ha.parts.dashboard.spec import WIDTH, layout
+from rudder_ha.parts.dashboard import spec
+from rudder_ha.parts.dashboard.spec import WIDTH, five_xx_series, layout, probe_series
 from rudder_ha.topologies.eks.contract import cluster_name
 from rudder_ha.topologies.eks.k8s.common import BACKEND_NAME, GATEWAY_SERVICE, TRANSFORMER_NAME
 from rudder_ha.topologies.eks.observability import CONTAINER_INSIGHTS, DRAIN_OVERRUN_METRIC, drain_overrun_namespace
-
-"""The dashboard grid is 24 units wide."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ class EksDashboardProps:
 
 def dashboard_name(config: EnvironmentConfig) -> str:
     """Named after the environment's prefix, like single-node's."""
-    return config.name_prefix
+    return spec.dashboard_name(config.name_prefix)
 
 
 def _metrics(region: str, title: str, series: list[list[Any]], *, width: int = 8, **extra: Any) -> dict[str, Any]:
@@ -55,17 +54,6 @@ def body(props: EksDashboardProps) -> dict[str, Any]:
     cluster = ["ClusterName", cluster_name(config)]
     pods = [*cluster, "Namespace", props.namespace]
     alarms = list(props.alarm_arns)
-    five_xx = [
-        [ALB, "HTTPCode_ELB_5XX_Count", *lb, {"id": "elb5xx", "stat": "Sum", "label": "ALB 5xx"}],
-        [ALB, "HTTPCode_Target_5XX_Count", *lb, {"id": "target5xx", "stat": "Sum", "label": "rudder-server 5xx"}],
-        [ALB, "RequestCount", *lb, {"id": "requests", "stat": "Sum", "visible": False}],
-        *(
-            [{"id": id_, "expression": expr, "label": FIVE_XX_RATE_LABEL, "yAxis": "right"}]
-            if id_ == "rate"
-            else [{"id": id_, "expression": expr, "visible": False}]
-            for id_, expr in FIVE_XX_RATE
-        ),
-    ]
     rows = [
         [
             {
@@ -90,7 +78,7 @@ def body(props: EksDashboardProps) -> dict[str, Any]:
                     [ALB, "RequestCount", *lb, {"stat": "Sum", "label": "requests", "yAxis": "right"}],
                 ],
             ),
-            _metrics(region, "5xx", five_xx, annotations=_line("5xx % alarm", t.alb_5xx_percent, "right")),
+            _metrics(region, "5xx", five_xx_series(lb), annotations=_line("5xx % alarm", t.alb_5xx_percent, "right")),
             _metrics(
                 region,
                 "Target response time (s)",
@@ -105,16 +93,7 @@ def body(props: EksDashboardProps) -> dict[str, Any]:
             _metrics(
                 region,
                 "Health probe",
-                [
-                    [METRIC_NAMESPACE, "Up", *env, {"stat": "Minimum", "label": "up"}],
-                    [METRIC_NAMESPACE, "Degraded", *env, {"stat": "Maximum", "label": "degraded"}],
-                    [
-                        METRIC_NAMESPACE,
-                        "LatencyMs",
-                        *env,
-                        {"stat": "Average", "label": "latency (ms)", "yAxis": "right"},
-                    ],
-                ],
+                probe_series(env),
             ),
             _metrics(
                 region,
