@@ -2,11 +2,14 @@
 
     .venv/bin/python benchmarks/suite_benchmark.py [--pairs N] [--workers N] [--baseline COMMIT]
 
-The baseline is the suite as it was at ``--baseline`` (default 4aaccea, the main commit before the suite
-was parallelised), exported with ``git archive`` into a temporary directory (git's state is not
+The baseline is the suite as it was at ``--baseline`` (default 81330aa, the main the performance issue
+measured: 825 tests), exported with ``git archive`` into a temporary directory (git's state is not
 touched) and run with this checkout's virtualenv and checkov (linked in), as ``make test`` ran it then
-(plain ``pytest``). "Now" is this working tree's suite as ``make test`` runs it
-(``pytest -n <workers>``).
+(plain ``pytest``). Today's checkov is newer than the one that commit pinned, so two of its checkov tests
+fail there (a skip list written for the older checks); they run to the end all the same, and the
+baseline's failures are printed apart. "Now" is this working tree's suite as ``make test`` runs it
+(``pytest -n <workers> --dist loadgroup``, bytecode caches written), started cold each time: the
+checkout's ``__pycache__`` directories are removed first, as on a fresh clone.
 The runs alternate A, B, A, B...; each pair's ratio is now / baseline, and the median of the pairs is
 printed beside the goal (<= 0.5), with the number of tests each side ran (none may be dropped). The
 suite grows between the two commits; the share of the test time spent in the test files the baseline
@@ -22,6 +25,7 @@ import argparse
 import io
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -33,14 +37,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-BASELINE_COMMIT = "4aaccea"
+BASELINE_COMMIT = "81330aa"
 GOAL = 0.5
 CLOUD_INIT_SCHEMA = REPO / ".build" / "cloud-init" / "schema-cloud-config-v1.json"
 VENV = Path(".venv")
 CHECKOV_VENV = Path("tools/checkov/.venv")
-NOW_ARGS: tuple[str, ...] = ()
-"""What ``make test`` adds to ``-n <workers>`` now: nothing (xdist's default ``--dist load`` balanced
-better here than ``loadfile``: 279 s against 315 s for the same suite)."""
+NOW_ARGS: tuple[str, ...] = ("--dist", "loadgroup")
+"""What ``make test`` adds to ``-n <workers>`` now (tests sharing a costly fixture stay on one worker)."""
+NOW_ENV = {"PYTHONDONTWRITEBYTECODE": ""}
+"""What ``make test`` sets now: bytecode caches are written."""
 OUTCOME = re.compile(r"(\d+) (passed|failed|skipped|errors?|xfailed|xpassed)")
 
 
@@ -86,13 +91,25 @@ def mirror_venv(source: Path, target: Path) -> None:
         (target / "bin" / entry.name).symlink_to(entry)
 
 
-def run_suite(label: str, checkout: Path, extra_args: list[str], basetemp: Path) -> SuiteRun:
+def remove_bytecode(checkout: Path) -> None:
+    """Removes the checkout's own ``__pycache__`` directories (none inside a virtualenv): a cold start."""
+    for directory, subdirectories, _ in os.walk(checkout):
+        subdirectories[:] = [d for d in subdirectories if d != VENV.name and d != ".git"]
+        if "__pycache__" in subdirectories:
+            shutil.rmtree(Path(directory) / "__pycache__", ignore_errors=True)
+            subdirectories.remove("__pycache__")
+
+
+def run_suite(
+    label: str, checkout: Path, extra_args: list[str], basetemp: Path, extra_env: dict[str, str] | None = None
+) -> SuiteRun:
     """Runs the suite of ``checkout`` once, with that checkout's virtualenv, and times it."""
     env = {
         **os.environ,
         "RUDDER_HA_REQUIRE_POSTGRES": "1",
         "CLOUD_INIT_SCHEMA": str(CLOUD_INIT_SCHEMA),
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        **(extra_env or {}),
     }
     command = [
         str(checkout / VENV / "bin" / "python"),
@@ -131,7 +148,7 @@ def main() -> None:
     """Runs the pairs and prints the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=2, help="baseline/now pairs (default 2)")
-    parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers for the suite now (default 2)")
+    parser.add_argument("--workers", type=int, default=3, help="pytest-xdist workers for the suite now (default 3)")
     parser.add_argument("--baseline", default=BASELINE_COMMIT, help=f"the commit to compare with ({BASELINE_COMMIT})")
     args = parser.parse_args()
     if not CLOUD_INIT_SCHEMA.is_file():
@@ -146,19 +163,21 @@ def main() -> None:
             baseline.append(run_suite(f"pair {pair + 1} baseline {args.baseline}", checkout, [], Path(scratch) / "a"))
             report = Path(scratch) / f"now-{pair}.xml"
             now_args = ["-n", str(args.workers), *NOW_ARGS, f"--junitxml={report}"]
-            now.append(run_suite(f"pair {pair + 1} now", REPO, now_args, Path(scratch) / "b"))
+            remove_bytecode(REPO)
+            now.append(run_suite(f"pair {pair + 1} now", REPO, now_args, Path(scratch) / "b", NOW_ENV))
             shares.append(share_of_files(report, {f.stem for f in (checkout / "tests").glob("test_*.py")}))
     ratios = [b.seconds / a.seconds for a, b in zip(baseline, now, strict=True)]
     ratio = statistics.median(ratios)
     for label, runs in ((f"baseline {args.baseline}", baseline), (f"now (-n {args.workers})", now)):
         print(f"{label}: median {statistics.median([r.seconds for r in runs]):.0f} s, {runs[0].tests} tests")
-    passed = all(r.returncode == 0 for r in baseline + now)
+    passed = all(r.returncode == 0 for r in now)
+    baseline_failed = max(r.counts.get("failed", 0) + r.counts.get("error", 0) for r in baseline)
     dropped = "none dropped" if min(r.tests for r in now) >= max(r.tests for r in baseline) else "FEWER tests now"
     verdict = "met" if ratio <= GOAL and passed else "NOT met"
     pairs_text = ", ".join(f"{r:.2f}" for r in ratios)
     print(
-        f"suite time now/baseline: {ratio:.2f} (pairs: {pairs_text}; {dropped}; "
-        f"all runs passed: {passed}; goal <= {GOAL}: {verdict})"
+        f"suite time now/baseline: {ratio:.2f} (pairs: {pairs_text}; {dropped}; every run now passed: {passed}; "
+        f"baseline failures: {baseline_failed}; goal <= {GOAL}: {verdict})"
     )
     share = statistics.median(shares)
     print(

@@ -1,6 +1,9 @@
 """Shared fixtures. The cdktf synthesis runs once per test run, shared by the pytest-xdist workers
 (:func:`tests.support.synth.shared_synthesis`), and every synth test reads the same JSON. The provider
-bindings load lazily (:mod:`rudder_ha.frontends.cdktf.lazy_providers`) in every test process."""
+bindings load lazily (:mod:`rudder_ha.frontends.cdktf.lazy_providers`) in every test process, moto
+keeps only its built-in EC2 images (:mod:`tests.support.aws_emulation.moto_images`) and generates no
+unused RSA pair per symmetric KMS key (:mod:`tests.support.aws_emulation.moto_kms_keys`), and botocore
+sessions share their parsed service models (:mod:`tests.support.aws_emulation.botocore_models`)."""
 
 from __future__ import annotations
 
@@ -21,9 +24,22 @@ if worker := os.environ.get("PYTEST_XDIST_WORKER"):
 
 from rudder_ha.config import EnvironmentConfig, load_environments, shipped_environment_files
 from rudder_ha.frontends.cdktf import lazy_providers
+from rudder_ha.paths import BUILD_DIR
+from tests.support.aws_emulation.botocore_models import share_service_models
+from tests.support.aws_emulation.moto_images import use_builtin_images_only
+from tests.support.aws_emulation.moto_kms_keys import share_unused_key_pairs
 from tests.support.synth import SynthOutput, shared_synthesis
+from tests.support.worker_groups import assign_groups
 
 lazy_providers.install()
+use_builtin_images_only(BUILD_DIR)  # before any test module imports moto's EC2 models
+share_service_models()
+share_unused_key_pairs()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests sharing a costly fixture go to one pytest-xdist worker (:mod:`tests.support.worker_groups`)."""
+    assign_groups(items)
 
 
 @pytest.fixture(scope="session")

@@ -27,8 +27,9 @@ import yaml
 
 from rudder_ha.config import EnvironmentConfig
 from rudder_ha.config.defaults import AMI_SSM_PARAMETER, BAKED_AMI_PARAMETER
+from rudder_ha.instance import image_component
 from rudder_ha.instance.bundle import BOOTSTRAP, bundle_bytes
-from rudder_ha.instance.files import PROVISION_SCRIPT, instance_files
+from rudder_ha.instance.files import PROVISION_SCRIPT, instance_files, shipped_files
 from rudder_ha.instance.image_component import (
     BAKE_SETTINGS_PATH,
     COMPONENT_DATA_LIMIT,
@@ -182,6 +183,17 @@ def test_bake_time_settings_are_the_user_datas(
         assert settings["RUDDER_POSTGRES_IMAGE"] == config.rudder.postgres_image
 
 
+def test_only_regular_files_ship(tmp_path: Path) -> None:
+    """Bytecode Python leaves beside a script a test imported (``ami/bin/__pycache__``) and dotfiles are not
+    instance files: once, a test run that wrote bytecode broke the next synthesis."""
+    (tmp_path / "rudder-tool").write_text("#!/bin/sh\n", encoding="utf-8")
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "rudder-tool.cpython-311.pyc").write_bytes(b"\0")
+    (tmp_path / ".rudder-tool.swp").write_bytes(b"\0")
+    assert shipped_files(tmp_path) == [tmp_path / "rudder-tool"]
+    assert not [f for f in instance_files() if "__pycache__" in f.source or "/." in f.source]
+
+
 def test_the_comparison_notices_a_difference(
     shipped_configs: list[EnvironmentConfig], documents_by_env: dict[str, list[ComponentDocument]]
 ) -> None:
@@ -227,6 +239,19 @@ def test_documents_parse_with_build_and_validate_phases(documents_by_env: dict[s
             assert len(document.data.encode("utf-8")) <= COMPONENT_DATA_LIMIT
             # Image Builder substitutes {{ ... }}; no document may contain it.
             assert "{{" not in document.data
+
+
+def test_libyaml_and_pure_python_dump_the_same_documents(
+    documents_by_env: dict[str, list[ComponentDocument]],
+    shipped_configs: list[EnvironmentConfig],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The components are dumped with libyaml's emitter where PyYAML has it, the pure-Python one elsewhere:
+    every shipped environment's documents must come out byte for byte the same either way."""
+    assert image_component.DUMPER is not image_component.PURE_DUMPER, "this PyYAML has no libyaml"
+    monkeypatch.setattr(image_component, "DUMPER", image_component.PURE_DUMPER)
+    for config in shipped_configs:
+        assert environment_component_documents(config) == documents_by_env[config.environment], config.environment
 
 
 def test_each_file_round_trips_byte_for_byte(documents_by_env: dict[str, list[ComponentDocument]]) -> None:

@@ -47,7 +47,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = REPO_ROOT / "ami" / "bin" / "rudder-jobsdb-fence"
 UNIT = REPO_ROOT / "ami" / "systemd" / "rudder-jobsdb-fence.service"
 TTL = 3600.0  # no lease runs out by itself during a test: World.run_out_lease moves the database clock
-INTERVAL = 0.2  # renew and poll interval of the agents (the default, TTL/6, would be ten minutes)
+INTERVAL = 0.2  # renew and poll interval of the agents (the default, TTL/6, would be ten minutes), and
+# the settle period between acquire's two session checks (the default is a second)
 HANG = 120.0  # bound of every wait: it trips only when something is stuck, never because the machine is slow
 EXIT_FENCED, EXIT_LOST, EXIT_UNHEALTHY, EXIT_UNAVAILABLE, EXIT_HELD, EXIT_CONFIG = 3, 4, 5, 69, 75, 78
 
@@ -320,6 +321,7 @@ class Instance:
             "role_env": str(self.role_env),
             "ttl": str(TTL),
             "interval": str(INTERVAL),
+            "settle": str(INTERVAL),
             "timeout": "10",
             "psql": self.world.psql,
             "stop_command": f"sh -c 'echo stopped >> {self.stopped}'",

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from rudder_ha.instance.files import shipped_files
 from tests.support.paths import REPO
 
 TIMEOUT_SECONDS = 900
@@ -138,7 +139,7 @@ def clean_env(home: Path) -> dict[str, str]:
 def test_the_wheel_carries_the_instance_files_and_the_lambdas(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "rudder_ha/_data/ami/bootstrap.sh" in names
-    for source in sorted((REPO / "ami" / "bin").iterdir()):
+    for source in shipped_files(REPO / "ami" / "bin"):
         assert f"rudder_ha/_data/ami/bin/{source.name}" in names
     for handler in sorted((REPO / "lambdas").glob("*/handler.py")):
         assert f"rudder_ha/_data/lambdas/{handler.parent.name}/handler.py" in names

@@ -68,7 +68,11 @@ def test_launch_templates_carry_exactly_this_user_data(synth: SynthOutput) -> No
 
 
 def test_the_bundle_carries_every_ami_file_with_its_mode() -> None:
-    on_disk = {p.relative_to(AMI_DIR).as_posix() for p in AMI_DIR.rglob("*") if p.is_file()}
+    on_disk = {
+        p.relative_to(AMI_DIR).as_posix()
+        for p in AMI_DIR.rglob("*")
+        if p.is_file() and not any(part == "__pycache__" or part.startswith(".") for part in p.parts)
+    }
     manifest = instance_files()
     assert {f.source for f in manifest} | {"bootstrap.sh"} == on_disk, "ami/ has files no instance gets"
     with tarfile.open(fileobj=io.BytesIO(bundle_bytes()), mode="r:gz") as tar:

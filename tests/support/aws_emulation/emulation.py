@@ -57,6 +57,7 @@ ROUTED_OPERATIONS = frozenset(
 
 
 _SESSIONS: list[boto3.session.Session] = []
+_PLAIN_CLIENTS: dict[tuple[str, str], Any] = {}
 
 
 def _session() -> boto3.session.Session:
@@ -90,7 +91,7 @@ class AwsEmulation:
         self.events = EventBus(self)
         self.instances = InstanceFate(self)
         self._queue: VirtualQueue | None = None
-        self._internal: dict[str, Any] = {}
+        self._wired: dict[str, Any] = {}
         #: Called with (service, operation, params) before every call (e.g. to interleave a
         #: concurrent invocation); return value ignored.
         self.call_hooks: list[Callable[[str, str, dict[str, Any]], None]] = []
@@ -98,19 +99,28 @@ class AwsEmulation:
     # -- clients -------------------------------------------------------------------
 
     def internal(self, service: str) -> Any:
-        """A plain moto client (not logged, not routed) for setup and the emulation's own use."""
-        if service not in self._internal:
-            self._internal[service] = _session().client(service, region_name=self.region)  # type: ignore[call-overload]
-        return self._internal[service]
+        """A plain moto client (not logged, not routed) for setup and the emulation's own use: one per
+        service and region for the whole process, as nothing is ever registered on it."""
+        key = (service, self.region)
+        if key not in _PLAIN_CLIENTS:
+            _PLAIN_CLIENTS[key] = _session().client(service, region_name=self.region)  # type: ignore[call-overload]
+        return _PLAIN_CLIENTS[key]
 
     def client(self, service: str) -> Any:
-        """A boto3 client wired to the emulation (the Lambda's client factory)."""
-        client = _session().client(service, region_name=self.region)  # type: ignore[call-overload]
-        events = client.meta.events
-        events.register("before-parameter-build", self._keep_params)
-        events.register("before-call", self._before_call)
-        events.register("after-call", self._after_call)
-        return client
+        """A boto3 client wired to the emulation (the Lambda's client factory).
+
+        One per service and emulation, handed to every invocation: a client keeps no state the Lambda
+        could observe (its hooks route through this emulation), and building one costs more than most
+        of the calls it makes.
+        """
+        if service not in self._wired:
+            client = _session().client(service, region_name=self.region)  # type: ignore[call-overload]
+            events = client.meta.events
+            events.register("before-parameter-build", self._keep_params)
+            events.register("before-call", self._before_call)
+            events.register("after-call", self._after_call)
+            self._wired[service] = client
+        return self._wired[service]
 
     @property
     def queue(self) -> VirtualQueue:
