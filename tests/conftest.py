@@ -25,11 +25,11 @@ if worker := os.environ.get("PYTEST_XDIST_WORKER"):
 from rudder_ha.config import EnvironmentConfig, load_environments, shipped_environment_files
 from rudder_ha.frontends.cdktf import lazy_providers
 from rudder_ha.paths import BUILD_DIR
+from tests.support import worker_groups
 from tests.support.aws_emulation.botocore_models import share_service_models
 from tests.support.aws_emulation.moto_images import use_builtin_images_only
 from tests.support.aws_emulation.moto_kms_keys import share_unused_key_pairs
 from tests.support.synth import SynthOutput, shared_synthesis
-from tests.support.worker_groups import assign_groups
 
 lazy_providers.install()
 use_builtin_images_only(BUILD_DIR)  # before any test module imports moto's EC2 models
@@ -37,9 +37,20 @@ share_service_models()
 share_unused_key_pairs()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The controller of a ``--dist loadgroup`` run makes the directory the workers write groups to."""
+    worker_groups.configure(config)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests sharing a costly fixture go to one pytest-xdist worker (:mod:`tests.support.worker_groups`)."""
-    assign_groups(items)
+    worker_groups.assign_groups(items)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Schedules by the groups the workers wrote (pytest-xdist's own reading of them predates pytest 9)."""
+    return worker_groups.make_scheduler(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -2,13 +2,26 @@
 
 A module- or class-scoped fixture is built once per worker that runs any of its tests, and so is a
 session-scoped one such as ``pulumi_runs``: with ``--dist load`` spreading a module's tests over every
-worker, checkov scanned the synthesized stacks and the hostile environments were synthesized once per
-worker. ``make test`` runs ``--dist loadgroup``; :func:`assign_groups` gives each test that uses such a
-fixture the group of the fixture's module (or, for the session-scoped ones in :data:`SHARED_SESSION`,
-the fixture's name), so xdist sends the group to one worker. Every other test is scheduled on its own.
+worker, the Pulumi program ran once per worker and the hostile environments were synthesized once per
+worker. :func:`group_of` gives each test that uses such a fixture the group of the fixture's module (or,
+for the session-scoped ones in :data:`SHARED_SESSION`, the fixture's name); every other test is scheduled
+on its own.
+
+pytest-xdist's ``--dist loadgroup`` reads an ``xdist_group`` mark into the test's node id, which pytest 9
+no longer lets a plugin rewrite, so its groups never reached the scheduler. Here each worker writes the
+groups it computed at collection to a directory the controller made (:func:`configure`), and the
+controller schedules with :class:`GroupScheduling`, xdist's own group scheduler reading that map instead
+of the node id. ``make test`` runs ``--dist loadgroup``; without it nothing here changes the schedule.
 """
 
 from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,10 +29,12 @@ SHARED_SESSION = frozenset({"pulumi_runs"})
 """Session-scoped fixtures each worker would build for itself (``synth`` is already shared by files)."""
 
 GROUPED_SCOPES = frozenset({"module", "class", "package"})
+DIRECTORY_VARIABLE = "RUDDER_HA_WORKER_GROUPS_DIR"
+"""Set by the controller before the workers start; they inherit it."""
 
 
 def group_of(item: pytest.Item) -> str | None:
-    """The worker group of ``item``: the first costly shared fixture it uses, or None."""
+    """The worker group of ``item``: its first costly shared fixture's, or None."""
     info = getattr(item, "_fixtureinfo", None)
     if info is None:
         return None
@@ -33,9 +48,52 @@ def group_of(item: pytest.Item) -> str | None:
     return None
 
 
+def grouping(config: pytest.Config) -> bool:
+    """Whether this run schedules by group (``--dist loadgroup``)."""
+    return config.getoption("dist", "no") == "loadgroup"
+
+
+def configure(config: pytest.Config) -> None:
+    """In the controller of a ``loadgroup`` run: the directory the workers write their groups to."""
+    if grouping(config) and "PYTEST_XDIST_WORKER" not in os.environ:
+        directory = tempfile.mkdtemp(prefix="rudder-ha-worker-groups-")
+        os.environ[DIRECTORY_VARIABLE] = directory
+        config.add_cleanup(lambda: shutil.rmtree(directory, ignore_errors=True))
+
+
 def assign_groups(items: list[pytest.Item]) -> None:
-    """Marks each item that has a group with ``xdist_group`` (a no-op without ``--dist loadgroup``)."""
+    """Marks each item that has a group with ``xdist_group`` and, in a worker of a ``loadgroup`` run,
+    writes ``{node id: group}`` for the controller."""
+    groups = {}
     for item in items:
         group = group_of(item)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+            groups[item.nodeid] = group
+    directory, worker = os.environ.get(DIRECTORY_VARIABLE), os.environ.get("PYTEST_XDIST_WORKER")
+    if directory and worker:
+        partial = Path(directory) / f".{worker}.json"
+        partial.write_text(json.dumps(groups), encoding="utf-8")
+        partial.replace(Path(directory) / f"{worker}.json")
+
+
+def make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """The controller's scheduler for a ``loadgroup`` run (None otherwise: xdist picks its own)."""
+    directory = os.environ.get(DIRECTORY_VARIABLE)
+    if not grouping(config) or not directory:
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class GroupScheduling(LoadGroupScheduling):
+        """xdist's group scheduling, the groups read from what the workers wrote at collection."""
+
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:  # every worker has finished collecting when scheduling starts
+                self.groups = {}
+                for written in sorted(Path(directory).glob("gw*.json")):
+                    self.groups.update(json.loads(written.read_text(encoding="utf-8")))
+            return self.groups.get(nodeid, nodeid)
+
+    return GroupScheduling(config, log)
