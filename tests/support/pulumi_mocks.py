@@ -15,7 +15,7 @@ import asyncio
 import gc
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -219,6 +219,17 @@ def collect_abandoned_coroutines() -> None:
     if _abandoned:
         _abandoned = False
         gc.collect()
+
+
+_SHARED_RUNS: dict[Hashable, RecordingMocks] = {}
+
+
+def shared_run(key: Hashable, run: Callable[[], RecordingMocks]) -> RecordingMocks:
+    """``run()``'s mocks, made once per process for ``key``: for the run of a shipped configuration that
+    several tests only read (a Pulumi program under mocks costs a few hundred milliseconds of CPU)."""
+    if key not in _SHARED_RUNS:
+        _SHARED_RUNS[key] = run()
+    return _SHARED_RUNS[key]
 
 
 def run_program(program: Callable[[], Any], *, stack: str, region: str, project: str = "rudder-ha") -> RecordingMocks:
