@@ -8,10 +8,11 @@ for the session-scoped ones in :data:`SHARED_SESSION`, the fixture's name); ever
 on its own.
 
 pytest-xdist's ``--dist loadgroup`` reads an ``xdist_group`` mark into the test's node id, which pytest 9
-no longer lets a plugin rewrite, so its groups never reached the scheduler. Here each worker writes the
-groups it computed at collection to a directory the controller made (:func:`configure`), and the
-controller schedules with :class:`GroupScheduling`, xdist's own group scheduler reading that map instead
-of the node id. ``make test`` runs ``--dist loadgroup``; without it nothing here changes the schedule.
+no longer lets a plugin rewrite, so its groups never reached the scheduler and no mark is set here. Each
+worker writes the groups it computed at collection to a directory the controller made (:func:`configure`),
+and the controller schedules with xdist's own group scheduler reading that map instead of the node id
+(:func:`make_scheduler`). ``make test`` runs ``--dist loadgroup``; without it nothing here changes the
+schedule.
 """
 
 from __future__ import annotations
@@ -62,16 +63,10 @@ def configure(config: pytest.Config) -> None:
 
 
 def assign_groups(items: list[pytest.Item]) -> None:
-    """Marks each item that has a group with ``xdist_group`` and, in a worker of a ``loadgroup`` run,
-    writes ``{node id: group}`` for the controller."""
-    groups = {}
-    for item in items:
-        group = group_of(item)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
-            groups[item.nodeid] = group
+    """In a worker of a ``loadgroup`` run, writes ``{node id: group}`` of ``items`` for the controller."""
     directory, worker = os.environ.get(DIRECTORY_VARIABLE), os.environ.get("PYTEST_XDIST_WORKER")
     if directory and worker:
+        groups = {item.nodeid: group for item in items if (group := group_of(item)) is not None}
         partial = Path(directory) / f".{worker}.json"
         partial.write_text(json.dumps(groups), encoding="utf-8")
         partial.replace(Path(directory) / f"{worker}.json")

@@ -27,14 +27,14 @@ def share_unused_key_pairs() -> None:
     if getattr(generate, "shares_unused_pairs", False):
         return
 
-    @functools.lru_cache(maxsize=1)
-    def unused_pair(key_spec: str) -> Any:
-        return generate(key_spec)
+    @functools.cache
+    def unused_pair() -> Any:
+        return generate("SYMMETRIC_DEFAULT")  # moto's 2048-bit RSA fallback
 
     def generate_or_share(key_spec: str) -> Any:
         if (key_spec or "").startswith(ASYMMETRIC_PREFIXES):
             return generate(key_spec)
-        return unused_pair("SYMMETRIC_DEFAULT")
+        return unused_pair()
 
     generate_or_share.shares_unused_pairs = True  # type: ignore[attr-defined]
     models.generate_private_key = generate_or_share
