@@ -2,8 +2,10 @@
 (:func:`tests.support.synth.shared_synthesis`), and every synth test reads the same JSON. The provider
 bindings load lazily (:mod:`rudder_ha.frontends.cdktf.lazy_providers`) in every test process, moto
 keeps only its built-in EC2 images (:mod:`tests.support.aws_emulation.moto_images`) and generates no
-unused RSA pair per symmetric KMS key (:mod:`tests.support.aws_emulation.moto_kms_keys`), and botocore
-sessions share their parsed service models (:mod:`tests.support.aws_emulation.botocore_models`)."""
+unused RSA pair per symmetric KMS key (:mod:`tests.support.aws_emulation.moto_kms_keys`) and lists a response
+class's methods once (:mod:`tests.support.aws_emulation.moto_dispatch`), and botocore sessions share their
+parsed service models and client classes (:mod:`tests.support.aws_emulation.botocore_models`,
+:mod:`tests.support.aws_emulation.botocore_client_classes`)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -26,7 +29,9 @@ from rudder_ha.config import EnvironmentConfig, load_environments, shipped_envir
 from rudder_ha.frontends.cdktf import lazy_providers
 from rudder_ha.paths import BUILD_DIR
 from tests.support import worker_groups
+from tests.support.aws_emulation.botocore_client_classes import share_client_classes
 from tests.support.aws_emulation.botocore_models import share_service_models
+from tests.support.aws_emulation.moto_dispatch import list_methods_once
 from tests.support.aws_emulation.moto_images import use_builtin_images_only
 from tests.support.aws_emulation.moto_kms_keys import share_unused_key_pairs
 from tests.support.synth import SynthOutput, shared_synthesis
@@ -34,7 +39,9 @@ from tests.support.synth import SynthOutput, shared_synthesis
 lazy_providers.install()
 use_builtin_images_only(BUILD_DIR)  # before any test module imports moto's EC2 models
 share_service_models()
+share_client_classes()
 share_unused_key_pairs()
+list_methods_once()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -57,6 +64,18 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 def shipped_configs() -> list[EnvironmentConfig]:
     """Every environment file in environments/, loaded."""
     return load_environments(shipped_environment_files())
+
+
+@pytest.fixture(scope="session")
+def in_process_synthesis() -> ModuleType:
+    """``rudder_ha.app``, for the tests that synthesize their own variants of an environment in this process.
+
+    Loading jsii and the providers costs seconds of CPU per process: the tests that request this fixture
+    run on one pytest-xdist worker (:data:`tests.support.worker_groups.SHARED_SESSION`), so at most that
+    worker and the one producing the shared ``synth`` ever load them."""
+    from rudder_ha import app
+
+    return app
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -417,10 +418,11 @@ def _backend_keys(outdir: Path, stacks: list[str]) -> list[str]:
 
 
 @pytest.mark.synth
-def test_validate_ok_implies_synth_succeeds(record_property: Callable[[str, object], None]) -> None:
+def test_validate_ok_implies_synth_succeeds(
+    record_property: Callable[[str, object], None], in_process_synthesis: ModuleType
+) -> None:
     """Every generated file that validation accepts synthesizes, in one process (jsii starts once), and its
     stacks keep their state exactly where the topology says (``Topology.state_keys``)."""
-    from rudder_ha.app import build_app
     from rudder_ha.config.reading import read_text
 
     outcomes: Counter[str] = Counter()
@@ -450,7 +452,7 @@ def test_validate_ok_implies_synth_succeeds(record_property: Callable[[str, obje
             outcomes["refused"] += 1
             return
         with tempfile.TemporaryDirectory() as out:
-            app, stacks = build_app([config], Path(out))
+            app, stacks = in_process_synthesis.build_app([config], Path(out))
             app.synth()
             keys = _backend_keys(Path(out), stacks)
         assert sorted(keys) == sorted(registry.named(config.topology).state_keys(config.state.key))

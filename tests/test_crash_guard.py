@@ -412,7 +412,7 @@ class _WarmPoolIMDS(http.server.BaseHTTPRequestHandler):
 
 def test_publish_skips_a_warm_pool_instance(box: Box) -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _WarmPoolIMDS)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     try:
         run = box.guard("publish", RUDDER_HA_IMDS_URL=f"http://127.0.0.1:{server.server_address[1]}/latest")
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -67,8 +67,13 @@ class Account:
     applied_quotas: dict[tuple[str, str], float]
     versions: dict[str, str]
 
+    made: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+    """One client per service and region, as ``boto3_clients`` gives the doctor."""
+
     def clients(self, service: str, region: str) -> Any:
-        client = boto3.client(service, region_name=region)
+        if (service, region) in self.made:
+            return self.made[(service, region)]
+        client = self.made[(service, region)] = boto3.client(service, region_name=region)
         if service == "eks":
             answer_cluster_versions(client, self.versions)
         if service == "service-quotas":

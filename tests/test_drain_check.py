@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support import jobsdb as jdb
-from tests.support.postgres import ConnectionParams, PostgresServer, jobsdb, postgres_server  # noqa: F401
+from tests.support.postgres import ConnectionParams, PostgresServer, jobsdb, postgres_server, psql_client  # noqa: F401
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = REPO_ROOT / "ami" / "bin" / "rudder-drain-check"
@@ -102,9 +102,9 @@ def assert_contract(run: CheckRun) -> None:
 
 @pytest.fixture(scope="module")
 def psql_binary(postgres_server: PostgresServer) -> str:  # noqa: F811
-    """The real psql client (on PATH, else next to the server binaries)."""
-    found = shutil.which("psql") or str(postgres_server.bindir / "psql")
-    if not os.access(found, os.X_OK):
+    """The real psql client (next to the server binaries, else on PATH)."""
+    found = psql_client(postgres_server.bindir)
+    if not found:
         pytest.fail("psql client not found (install postgresql-client)")
     return found
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -39,11 +40,11 @@ def config() -> EnvironmentConfig:
 
 
 @pytest.fixture(scope="module")
-def stacks(config: EnvironmentConfig, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    from rudder_ha.app import synthesize
-
+def stacks(
+    config: EnvironmentConfig, tmp_path_factory: pytest.TempPathFactory, in_process_synthesis: ModuleType
+) -> dict[str, dict[str, Any]]:
     outdir = tmp_path_factory.mktemp("eks-observability")
-    names = synthesize([config], outdir)
+    names = in_process_synthesis.synthesize([config], outdir)
     assert names == [CLUSTER, WORKLOAD]
     return {n: json.loads((outdir / "stacks" / n / "cdk.tf.json").read_text(encoding="utf-8")) for n in names}
 
@@ -208,14 +209,14 @@ def test_eks_reads_alerting_and_still_refuses_what_it_ignores() -> None:
         assert not eks.reads_setting(unread) and eks.unread_reason(unread)
 
 
-def test_a_receiver_reaches_the_router(config: EnvironmentConfig, tmp_path: Path) -> None:
-    from rudder_ha.app import synthesize
-
+def test_a_receiver_reaches_the_router(
+    config: EnvironmentConfig, tmp_path: Path, in_process_synthesis: ModuleType
+) -> None:
     text = (REPO / "environments" / "prod-eks.yaml").read_text(encoding="utf-8")
     text += "\nalerting:\n  slack_webhook_url: /rudder-ha/prod-eks/slack-webhook-url\n"
     path = tmp_path / "prod-eks.yaml"
     path.write_text(text, encoding="utf-8")
-    synthesize([load_environment(path)], tmp_path / "out")
+    in_process_synthesis.synthesize([load_environment(path)], tmp_path / "out")
     cluster = json.loads((tmp_path / "out" / "stacks" / CLUSTER / "cdk.tf.json").read_text(encoding="utf-8"))
     router = next(f for f in resources(cluster, "aws_lambda_function") if f["function_name"].endswith("alert-router"))
     variables = router["environment"]["variables"]

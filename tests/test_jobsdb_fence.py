@@ -25,7 +25,6 @@ import json
 import os
 import secrets
 import select
-import shutil
 import signal
 import socket
 import stat
@@ -41,7 +40,7 @@ import psycopg
 import pytest
 
 from tests.support import rudder_server_sessions as rudder_server
-from tests.support.postgres import ConnectionParams, DatabaseClock, PostgresServer, postgres_server  # noqa: F401
+from tests.support.postgres import ConnectionParams, DatabaseClock, PostgresServer, postgres_server, psql_client  # noqa: F401
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = REPO_ROOT / "ami" / "bin" / "rudder-jobsdb-fence"
@@ -176,7 +175,7 @@ class World:
         self.tmp = tmp
         self.processes: list[subprocess.Popen[bytes]] = []
         self.proxies: list[Proxy] = []
-        self.psql = shutil.which("psql") or str(server.bindir / "psql")
+        self.psql = psql_client(server.bindir) or "psql"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         self.env["PATH"] = os.pathsep.join([str(Path(self.psql).parent), self.env.get("PATH", os.defpath)])
 
@@ -721,7 +720,7 @@ class BackendHealth:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_port}/health"
 
     def close(self) -> None:
@@ -849,7 +848,7 @@ def test_holder_from_imdsv2_and_admin_login_from_secrets_manager(world: World) -
             pass
 
     imds = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Imds)
-    threading.Thread(target=imds.serve_forever, daemon=True).start()
+    threading.Thread(target=imds.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     bindir = world.tmp / "bin"
     bindir.mkdir()
     aws_log = world.tmp / "aws.log"

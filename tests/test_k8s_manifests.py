@@ -38,7 +38,7 @@ from rudder_ha.topologies.eks.k8s import jobsdb as jobsdb_module
 from rudder_ha.topologies.eks.k8s.from_config import workload_settings
 from rudder_ha.topologies.eks.k8s.settings import SUPPORTED_KUBERNETES_VERSIONS
 from tests.support import jobsdb as jdb
-from tests.support.postgres import ConnectionParams, PostgresServer, jobsdb, postgres_server  # noqa: F401
+from tests.support.postgres import ConnectionParams, PostgresServer, jobsdb, postgres_server, psql_client  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
 CLUSTER_VERSION = SUPPORTED_KUBERNETES_VERSIONS[0]
@@ -1220,7 +1220,7 @@ def test_drain_against_a_socket_only_trust_jobsdb(
         JOBS_DB_DB_NAME=jobsdb.dbname,
     )
     assert "JOBS_DB_PASSWORD" not in env
-    psql = shutil.which("psql") or str(postgres_server.bindir / "psql")
+    psql = psql_client(postgres_server.bindir) or "psql"
     env["RUDDER_DRAIN_PSQL"] = psql
     last_check = pod.handshake / "last-check.json"
     with jobsdb.connect() as conn:

@@ -587,7 +587,7 @@ class _FakeImds(http.server.BaseHTTPRequestHandler):
 def imds() -> Iterator[tuple[str, type[_FakeImds]]]:
     handler = type("Imds", (_FakeImds,), {})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/latest", handler
     server.shutdown()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -46,10 +47,8 @@ def _list(value: Any) -> list[Any]:
 
 
 @pytest.fixture(scope="module")
-def archived(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, Any]]:
+def archived(tmp_path_factory: pytest.TempPathFactory, in_process_synthesis: ModuleType) -> tuple[Any, dict[str, Any]]:
     """dev with the event archive on (transition after 45 days to Glacier IR, expiry after 400), synthesized."""
-    from rudder_ha.app import synthesize
-
     dev = load_environment(REPO / "environments" / f"{ENV}.yaml")
     archive = dataclasses.replace(
         dev.event_archive,
@@ -60,7 +59,7 @@ def archived(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, A
     )
     config = dataclasses.replace(dev, event_archive=archive)
     outdir = tmp_path_factory.mktemp("cdktf-archive.out")
-    (name,) = synthesize([config], outdir)
+    (name,) = in_process_synthesis.synthesize([config], outdir)
     return config, json.loads((outdir / "stacks" / name / "cdk.tf.json").read_text(encoding="utf-8"))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -38,13 +39,13 @@ def _write(tmp: Path, name: str, dotted: str, value: Any) -> Path:
 
 
 @pytest.fixture(scope="module")
-def staging(tmp_path_factory: pytest.TempPathFactory) -> tuple[EnvironmentConfig, dict[str, Any]]:
+def staging(
+    tmp_path_factory: pytest.TempPathFactory, in_process_synthesis: ModuleType
+) -> tuple[EnvironmentConfig, dict[str, Any]]:
     """staging with the setting on, loaded from its file and synthesized."""
-    from rudder_ha.app import synthesize
-
     config = load_environment(_write(tmp_path_factory.mktemp("env"), ENV, SETTING, True))
     outdir = tmp_path_factory.mktemp("cdktf-drill.out")
-    (name,) = synthesize([config], outdir)
+    (name,) = in_process_synthesis.synthesize([config], outdir)
     return config, json.loads((outdir / "stacks" / name / "cdk.tf.json").read_text(encoding="utf-8"))
 
 

@@ -11,8 +11,8 @@ import yaml
 
 from rudder_ha.parts.lb_controller.spec import DESCRIBE_ACTIONS as LB_CONTROLLER_DESCRIBE_ACTIONS
 from rudder_ha.topologies.eks.k8s import render
+from rudder_ha.topologies.eks.k8s.common import manifest_id
 from rudder_ha.topologies.eks.k8s.from_config import workload_settings
-from rudder_ha.topologies.eks.workload_stack import manifest_id
 from tests.support.synth import SynthOutput, only, resources
 from tests.test_synth_single_node import WILDCARD_ONLY_ACTIONS, assert_scoped
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -463,15 +464,14 @@ RECORD = "aws_route53_record"
 
 
 @pytest.fixture(scope="module")
-def zoned(synth: SynthOutput, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, dict[str, Any]]:
-    """prod with ``load_balancer.hosted_zone_id`` set, and its synthesized stack (in-process: jsii is already
-    loaded by the session's ``synth``)."""
-    from rudder_ha.app import synthesize
-
+def zoned(
+    synth: SynthOutput, tmp_path_factory: pytest.TempPathFactory, in_process_synthesis: ModuleType
+) -> tuple[Any, dict[str, Any]]:
+    """prod with ``load_balancer.hosted_zone_id`` set, and its synthesized stack (in-process)."""
     prod = synth.configs["prod"]
     config = dataclasses.replace(prod, load_balancer=dataclasses.replace(prod.load_balancer, hosted_zone_id=ZONE))
     outdir = tmp_path_factory.mktemp("cdktf-dns.out")
-    (name,) = synthesize([config], outdir)
+    (name,) = in_process_synthesis.synthesize([config], outdir)
     return config, json.loads((outdir / "stacks" / name / "cdk.tf.json").read_text(encoding="utf-8"))
 
 

@@ -15,6 +15,7 @@ import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -111,14 +112,16 @@ def _hostile(config: EnvironmentConfig) -> EnvironmentConfig:
 
 
 @pytest.fixture(scope="module")
-def hostile(shipped_configs: list[EnvironmentConfig], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def hostile(
+    shipped_configs: list[EnvironmentConfig],
+    tmp_path_factory: pytest.TempPathFactory,
+    in_process_synthesis: ModuleType,
+) -> dict[str, Any]:
     """Stack name -> synthesized JSON of the hostile variants of :data:`HOSTILE_ENVIRONMENTS`."""
-    from rudder_ha.app import synthesize
-
     configs = [_hostile(c) for c in shipped_configs if c.environment in HOSTILE_ENVIRONMENTS]
     assert len(configs) == len(HOSTILE_ENVIRONMENTS)
     outdir: Path = tmp_path_factory.mktemp("hostile.out")
-    names = synthesize(configs, outdir)
+    names = in_process_synthesis.synthesize(configs, outdir)
     return {n: json.loads((outdir / "stacks" / n / "cdk.tf.json").read_text(encoding="utf-8")) for n in names}
 
 

@@ -26,8 +26,9 @@ from typing import Any
 
 import pytest
 
-SHARED_SESSION = frozenset({"pulumi_runs"})
-"""Session-scoped fixtures each worker would build for itself (``synth`` is already shared by files)."""
+SHARED_SESSION = frozenset({"pulumi_runs", "in_process_synthesis"})
+"""Session-scoped fixtures each worker would build for itself: the Pulumi program's runs, and jsii with the
+providers loaded for in-process synthesis (``synth`` is already shared by files)."""
 
 GROUPED_SCOPES = frozenset({"module", "class", "package"})
 DIRECTORY_VARIABLE = "RUDDER_HA_WORKER_GROUPS_DIR"

@@ -22,7 +22,6 @@ the state bucket could use it until it expires; it is not used.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from cdktf import Fn
@@ -63,7 +62,7 @@ from rudder_ha.topologies.eks.contract import (
     workload_stack_name,
 )
 from rudder_ha.topologies.eks.k8s import render
-from rudder_ha.topologies.eks.k8s.common import BACKEND_NAME, INGRESS_NAME, Manifest
+from rudder_ha.topologies.eks.k8s.common import BACKEND_NAME, INGRESS_NAME, manifest_id
 from rudder_ha.topologies.eks.k8s.from_config import workload_settings
 
 EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
@@ -72,14 +71,6 @@ INGRESS_ADDRESS_FIELD = "status.loadBalancer.ingress[0].hostname"
 INGRESS_WAIT_TIMEOUT = "20m"
 SECRET_PROVIDER_CLASS_ID = "workspace_token_class"  # noqa: S105 - a construct id, not a secret
 RBAC_API_GROUP = "rbac.authorization.k8s.io"
-
-
-def manifest_id(manifest: Manifest) -> str:
-    """The construct id of a manifest: ``k8s_<kind>_<namespace>_<name>`` (``cluster`` for cluster-scoped
-    objects), lowercase, non-alphanumerics as ``_``. A contract: changing it replaces the object."""
-    meta = manifest["metadata"]
-    parts = [manifest["kind"], meta.get("namespace", "cluster"), meta["name"]]
-    return "k8s_" + "_".join(re.sub(r"[^a-z0-9]+", "_", p.lower()).strip("_") for p in parts)
 
 
 class EksWorkloadStack(EnvironmentStack):

@@ -9,12 +9,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from tests.support.postgres import psql_client
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SCRIPT_ENV = "RUDDER_HA_DRAIN_CHECK_SCRIPT"
@@ -27,9 +28,9 @@ def drain_check_script() -> Path:
 
 
 def find_psql(bindir: Path | None = None) -> str:
-    """The psql client (on PATH, else next to the server binaries)."""
-    found = shutil.which("psql") or (str(bindir / "psql") if bindir else None)
-    if not found or not os.access(found, os.X_OK):
+    """The psql client (next to the server binaries, else on PATH: :func:`tests.support.postgres.psql_client`)."""
+    found = psql_client(bindir)
+    if not found:
         raise FileNotFoundError("psql client not found (install postgresql-client)")
     return found
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rudder_ha.config.model import HEALTH_PATH
@@ -28,6 +29,14 @@ TMP_DIR = "/tmp"  # noqa: S108 - where containers mount a pod-private emptyDir
 
 ZONE_KEY = "topology.kubernetes.io/zone"
 HOSTNAME_KEY = "kubernetes.io/hostname"
+
+
+def manifest_id(manifest: Manifest) -> str:
+    """The construct id of a manifest: ``k8s_<kind>_<namespace>_<name>`` (``cluster`` for cluster-scoped
+    objects), lowercase, non-alphanumerics as ``_``. A contract: changing it replaces the object."""
+    meta = manifest["metadata"]
+    parts = [manifest["kind"], meta.get("namespace", "cluster"), meta["name"]]
+    return "k8s_" + "_".join(re.sub(r"[^a-z0-9]+", "_", p.lower()).strip("_") for p in parts)
 
 
 def labels(component: str) -> dict[str, str]:
