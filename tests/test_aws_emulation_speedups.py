@@ -31,6 +31,7 @@ def mocked(aws_credentials: None) -> Iterator[None]:
 
 def test_the_speed_ups_are_installed_in_this_process() -> None:
     assert botocore.session.create_loader is botocore_models._shared_loader
+    assert botocore.client.ClientCreator._load_service_model is botocore_models._shared_service_model
     assert botocore.client.ClientCreator._create_client_class is botocore_client_classes._shared_client_class
     assert moto.core.responses.method_names_from_class is moto_dispatch._method_names
     assert Path(os.environ[moto_images.VARIABLE]).is_file()
@@ -40,6 +41,7 @@ def test_clients_of_one_service_share_a_class_and_keep_their_own_state(mocked: N
     first = boto3.session.Session().client("sqs", region_name=REGION)
     second = boto3.session.Session().client("sqs", region_name="us-east-1")
     assert type(first) is type(second)
+    assert first.meta.service_model is second.meta.service_model
     assert first.meta.region_name == REGION and second.meta.region_name == "us-east-1"
     assert first.meta.events is not second.meta.events
     first.create_queue(QueueName="only-in-eu-west-1")

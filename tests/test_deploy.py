@@ -118,6 +118,7 @@ def test_a_missing_binary_refuses_before_synthesizing(tmp_path: Path) -> None:
 
 
 @pytest.mark.synth
+@pytest.mark.usefixtures("in_process_synthesis")  # synthesizes in this process: on the worker that does
 def test_eks_deploys_the_cluster_before_the_workload_with_tofu(
     stand_in: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -130,10 +130,23 @@ def venv(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
     return root
 
 
+JSII_PACKAGE_CACHE = "JSII_RUNTIME_PACKAGE_CACHE_ROOT"
+"""jsii's own cache of the extracted JavaScript packages (``~/.cache/aws/jsii/package-cache`` by default),
+keyed by package and version: extracting the AWS provider's into an empty one costs seconds of CPU."""
+
+
 def clean_env(home: Path) -> dict[str, str]:
-    """The user's environment: no checkout on the path, a home of its own (for the build cache)."""
+    """The user's environment: no checkout on the path, a home of its own (for rudder-ha's build cache). jsii
+    keeps using this user's package cache, shared by every jsii program the user runs; rudder-ha neither
+    writes nor reads it, so the build-cache checks below are unaffected."""
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "RUDDER_HA_BUILD_DIR", "XDG_CACHE_HOME"}}
-    return {**env, "HOME": str(home), "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    jsii_cache = env.get(JSII_PACKAGE_CACHE) or str(Path.home() / ".cache" / "aws" / "jsii" / "package-cache")
+    return {
+        **env,
+        "HOME": str(home),
+        JSII_PACKAGE_CACHE: jsii_cache,
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
 
 
 def test_the_wheel_carries_the_instance_files_and_the_lambdas(wheel: Path) -> None:
