@@ -20,6 +20,7 @@ from moto import mock_aws
 from tests.support.http_receivers import LocalReceiver, Reply, unused_port
 from tests.support.lambda_loader import loaded_lambda, run_from_zip, zip_lambda
 
+pytestmark = pytest.mark.one_worker  # receivers that time out and trickle: waits, beside other work
 PD_KEY = "pdroutingkey0123456789abcdef0123"
 VO_SECRET = "vo-api-key-5f1e2d9c"
 SLACK_SECRET = "slacktoken0123456789abcd"

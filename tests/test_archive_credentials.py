@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from botocore.credentials import ContainerProvider
 from botocore.exceptions import CredentialRetrievalError
+from botocore.utils import ContainerMetadataFetcher
 
 from tests.support.paths import REPO
 
@@ -173,8 +174,11 @@ def endpoint(host: Host) -> Iterator[tuple[Host, str, str]]:
 
 
 def _sdk_credentials(uri: str, token: str) -> dict[str, str]:
+    """What botocore's container credential provider gets from ``uri``. A refused caller is asked again as
+    the SDK asks it (three attempts), without the SDK's one-second pause between attempts."""
     provider = ContainerProvider(
-        environ={"AWS_CONTAINER_CREDENTIALS_FULL_URI": uri, "AWS_CONTAINER_AUTHORIZATION_TOKEN": token}
+        environ={"AWS_CONTAINER_CREDENTIALS_FULL_URI": uri, "AWS_CONTAINER_AUTHORIZATION_TOKEN": token},
+        fetcher=ContainerMetadataFetcher(sleep=lambda _seconds: None),
     )
     credentials = provider.load()
     assert credentials is not None

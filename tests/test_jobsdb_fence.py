@@ -42,6 +42,7 @@ import pytest
 from tests.support import rudder_server_sessions as rudder_server
 from tests.support.postgres import ConnectionParams, DatabaseClock, PostgresServer, postgres_server, psql_client  # noqa: F401
 
+pytestmark = pytest.mark.one_worker  # the scenarios wait on agents and leases: one at a time, beside other work
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = REPO_ROOT / "ami" / "bin" / "rudder-jobsdb-fence"
 UNIT = REPO_ROOT / "ami" / "systemd" / "rudder-jobsdb-fence.service"

@@ -4,8 +4,9 @@ A module- or class-scoped fixture is built once per worker that runs any of its 
 session-scoped one such as ``pulumi_runs``: with ``--dist load`` spreading a module's tests over every
 worker, the Pulumi program ran once per worker and the hostile environments were synthesized once per
 worker. :func:`group_of` gives each test that uses such a fixture the group of the fixture's module (or,
-for the session-scoped ones in :data:`SHARED_SESSION`, the fixture's name); every other test is scheduled
-on its own.
+for the session-scoped ones in :data:`SHARED_SESSION`, the fixture's name). A module marked ``one_worker``
+(its tests mostly wait on clocks and servers) is one group too, so its waits overlap other workers' work
+instead of every worker waiting at once. Every other test is scheduled on its own.
 
 pytest-xdist's ``--dist loadgroup`` reads an ``xdist_group`` mark into the test's node id, which pytest 9
 no longer lets a plugin rewrite, so its groups never reached the scheduler and no mark is set here. Each
@@ -35,8 +36,16 @@ DIRECTORY_VARIABLE = "RUDDER_HA_WORKER_GROUPS_DIR"
 """Set by the controller before the workers start; they inherit it."""
 
 
+ONE_WORKER_MARK = "one_worker"
+"""Marks a module whose tests mostly wait (leases running out, servers timing out): run side by side on every
+worker, they left both cores idle at once; on one worker they wait while the others compute."""
+
+
 def group_of(item: pytest.Item) -> str | None:
-    """The worker group of ``item``: its first costly shared fixture's, or None."""
+    """The worker group of ``item``: its module's if the module is marked ``one_worker``, else its first costly
+    shared fixture's, or None."""
+    if item.get_closest_marker(ONE_WORKER_MARK) is not None and item.module is not None:
+        return item.module.__name__
     info = getattr(item, "_fixtureinfo", None)
     if info is None:
         return None
