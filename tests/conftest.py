@@ -28,7 +28,7 @@ if worker := os.environ.get("PYTEST_XDIST_WORKER"):
 from rudder_ha.config import EnvironmentConfig, load_environments, shipped_environment_files
 from rudder_ha.frontends.cdktf import lazy_providers
 from rudder_ha.paths import BUILD_DIR
-from tests.support import worker_groups
+from tests.support import gc_tuning, worker_groups
 from tests.support.aws_emulation.botocore_client_classes import share_client_classes
 from tests.support.aws_emulation.botocore_models import share_service_models
 from tests.support.aws_emulation.moto_dispatch import list_methods_once
@@ -52,6 +52,11 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests sharing a costly fixture go to one pytest-xdist worker (:mod:`tests.support.worker_groups`)."""
     worker_groups.assign_groups(items)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection loaded is frozen and the collector runs less often (:mod:`tests.support.gc_tuning`)."""
+    gc_tuning.tune_for_tests()
 
 
 @pytest.hookimpl(optionalhook=True)
