@@ -53,7 +53,8 @@ HANG = 120.0  # bound of every wait: it trips only when something is stuck, neve
 EXIT_FENCED, EXIT_LOST, EXIT_UNHEALTHY, EXIT_UNAVAILABLE, EXIT_HELD, EXIT_CONFIG = 3, 4, 5, 69, 75, 78
 
 # The stand-in rudder-server: reads the role env file once (as rudder-server reads its environment),
-# then inserts a row every 10 ms; on any error it logs it and reconnects.
+# then inserts a row every 50 ms (the tests poll every 50 ms; they check which instance wrote, and in what
+# order, never how fast); on any error it logs it and reconnects.
 STANDIN = r"""
 import sys, time, psycopg
 env_path, name, log_path = sys.argv[1:]
@@ -77,7 +78,7 @@ while True:
             conn = psycopg.connect(autocommit=True, **login)
             log("connected")
         conn.execute("INSERT INTO writes (instance, generation) VALUES (%s, %s)", (name, generation))
-        time.sleep(0.01)
+        time.sleep(0.05)
     except psycopg.Error as exc:
         log(f"error: {exc}")
         if conn is not None:
