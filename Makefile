@@ -116,8 +116,8 @@ lint: $(BIN)/.test-synced
 
 # Three pytest-xdist workers on two cores: the third fills the time the others spend waiting on PostgreSQL,
 # subprocesses and local servers (on one 2-core machine: -n 2 235 s, -n 3 174 s, -n 4 186 s; after the
-# grouping below, -n 3 and -n 4 both 152 s, -n 4 with more CPU). loadgroup keeps the tests that share a
-# costly fixture on one worker (tests/support/worker_groups.py). Bytecode caches
+# grouping below, -n 3 and -n 4 both 152 s, -n 4 with more CPU; now -n 3 127 s, -n 4 131 s). loadgroup
+# keeps the tests that share a costly fixture on one worker (tests/support/worker_groups.py). Bytecode caches
 # are written (gitignored) even where the environment says not to: workers and the commands the tests
 # start then compile each module and rewrite each test module's asserts once.
 TEST_WORKERS ?= 3
