@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.postgres import ConnectionParams, PostgresServer, jobsdb, postgres_server  # noqa: F401
-from tests.support.rudder_jobsdb.drain_check import REPO_ROOT, drain_check_script, find_psql
+from tests.support.postgres import ConnectionParams, PostgresServer, jobsdb, postgres_server, psql_client  # noqa: F401
+from tests.support.rudder_jobsdb.drain_check import REPO_ROOT, drain_check_script
 from tests.support.rudder_jobsdb.releases import SUPPORTED, Release
 from tests.support.rudder_jobsdb.scenarios import SCENARIOS
 
@@ -52,7 +52,7 @@ def publish_data(tmp_path: Path, params: ConnectionParams, postgres: PostgresSer
     jobsdb_env = tmp_path / "jobsdb.env"
     jobsdb_env.write_text("".join(f"{key}={value}\n" for key, value in params.jobs_db_env().items()))
     env = {
-        "PATH": os.pathsep.join([str(bin_dir), str(Path(find_psql(postgres.bindir)).parent), os.defpath]),
+        "PATH": os.pathsep.join([str(bin_dir), str(Path(psql_client(postgres.bindir)).parent), os.defpath]),
         "HOME": str(tmp_path),
         "RUDDER_HA_INSTANCE_ENV": str(instance_env),
         "RUDDER_HA_JOBSDB_ENV": str(jobsdb_env),

@@ -103,10 +103,10 @@ def assert_contract(run: CheckRun) -> None:
 @pytest.fixture(scope="module")
 def psql_binary(postgres_server: PostgresServer) -> str:  # noqa: F811
     """The real psql client (next to the server binaries, else on PATH)."""
-    found = psql_client(postgres_server.bindir)
-    if not found:
-        pytest.fail("psql client not found (install postgresql-client)")
-    return found
+    try:
+        return psql_client(postgres_server.bindir)
+    except FileNotFoundError as missing:
+        pytest.fail(str(missing))
 
 
 RunCheck = Callable[..., CheckRun]

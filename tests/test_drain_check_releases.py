@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support import jobsdb as simple_jobsdb
-from tests.support.postgres import ConnectionParams, PostgresServer, jobsdb, postgres_server  # noqa: F401
+from tests.support.postgres import ConnectionParams, PostgresServer, jobsdb, postgres_server, psql_client  # noqa: F401
 from tests.support.rudder_jobsdb import reference as ref
 from tests.support.rudder_jobsdb.builder import JobsdbBuilder
 from tests.support.rudder_jobsdb.drain_check import (
@@ -32,7 +32,6 @@ from tests.support.rudder_jobsdb.drain_check import (
     EXIT_DRAINED,
     EXIT_PENDING,
     DrainCheckRun,
-    find_psql,
     run_drain_check,
 )
 from tests.support.rudder_jobsdb.releases import NON_TERMINAL_STATES, SUPPORTED, TERMINAL_STATES, V1_83_0, Release
@@ -46,7 +45,7 @@ RELEASES = pytest.mark.parametrize("release", SUPPORTED, ids=lambda r: r.label)
 @pytest.fixture(scope="module")
 def psql(postgres_server: PostgresServer) -> str:  # noqa: F811
     """The psql client."""
-    return find_psql(postgres_server.bindir)
+    return psql_client(postgres_server.bindir)
 
 
 @pytest.fixture

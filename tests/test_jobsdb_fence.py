@@ -177,7 +177,7 @@ class World:
         self.tmp = tmp
         self.processes: list[subprocess.Popen[bytes]] = []
         self.proxies: list[Proxy] = []
-        self.psql = psql_client(server.bindir) or "psql"
+        self.psql = psql_client(server.bindir)
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         self.env["PATH"] = os.pathsep.join([str(Path(self.psql).parent), self.env.get("PATH", os.defpath)])
 

@@ -1220,7 +1220,7 @@ def test_drain_against_a_socket_only_trust_jobsdb(
         JOBS_DB_DB_NAME=jobsdb.dbname,
     )
     assert "JOBS_DB_PASSWORD" not in env
-    psql = psql_client(postgres_server.bindir) or "psql"
+    psql = psql_client(postgres_server.bindir)
     env["RUDDER_DRAIN_PSQL"] = psql
     last_check = pod.handshake / "last-check.json"
     with jobsdb.connect() as conn:

@@ -100,14 +100,17 @@ def find_postgres_bindir() -> Path | None:
     return None
 
 
-def psql_client(bindir: Path | None = None) -> str | None:
+def psql_client(bindir: Path | None = None) -> str:
     """The psql client: the one beside the server binaries of ``bindir`` (the client of the server's own
-    release, as an instance has it), else the one on PATH. Debian's ``/usr/bin/psql`` is a Perl wrapper
-    that picks among the installed releases on every call, about 20 ms of CPU each: the fence and drain
-    tests call psql hundreds of times."""
+    release, as an instance has it), else the one on PATH; FileNotFoundError if there is none. Debian's
+    ``/usr/bin/psql`` is a Perl wrapper that picks among the installed releases on every call, about 20 ms
+    of CPU each: the fence and drain tests call psql hundreds of times."""
     if bindir is not None and os.access(bindir / "psql", os.X_OK):
         return str(bindir / "psql")
-    return shutil.which("psql")
+    found = shutil.which("psql")
+    if not found:
+        raise FileNotFoundError("psql client not found (install postgresql-client)")
+    return found
 
 
 def _free_port() -> int:

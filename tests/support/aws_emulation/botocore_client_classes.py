@@ -10,7 +10,7 @@ The class holds no state of a client: the methods it gets call ``self._make_api_
 operation's name, and everything a client owns (endpoint, credentials, its own event emitter) lives on
 the instance. Two clients of the same service model whose sessions register the same class hooks get
 the same class from botocore, attribute for attribute; :func:`share_client_classes` makes them the
-*same* class. The key holds the service model's parsed document (one per process with
+*same* class. The key holds the service model (one per service document and process, shared by
 :mod:`tests.support.aws_emulation.botocore_models`) and what each hook is (its module, qualified name and
 the names its closure carries, so boto3's per-session ``lazy_call`` wrappers of one function match): a
 session with another hook gets a class of its own.
@@ -25,8 +25,6 @@ import botocore.client
 
 _original_create_client_class = botocore.client.ClientCreator._create_client_class
 _classes: dict[Hashable, type] = {}
-_documents: dict[int, Any] = {}
-"""Every service document a key names, kept alive so its ``id`` is never reused."""
 
 
 def _hook_identity(handler: Any) -> Hashable:
@@ -44,13 +42,10 @@ def _class_hooks(creator: Any, service_model: Any) -> tuple[Hashable, ...]:
 
 
 def _shared_client_class(creator: Any, service_name: str, service_model: Any) -> type:
-    document = service_model._service_description
-    key = (service_name, id(document), _class_hooks(creator, service_model))
-    found = _classes.get(key)
-    if found is None:
-        _documents[id(document)] = document
-        found = _classes[key] = _original_create_client_class(creator, service_name, service_model)
-    return found
+    key = (service_name, service_model, _class_hooks(creator, service_model))
+    if key not in _classes:
+        _classes[key] = _original_create_client_class(creator, service_name, service_model)
+    return _classes[key]
 
 
 def share_client_classes() -> None:

@@ -28,8 +28,8 @@ import botocore.model
 import botocore.session
 
 _original_create_loader = botocore.loaders.create_loader
-_models: dict[tuple[int, str], tuple[Any, botocore.model.ServiceModel]] = {}
-"""(id of the document, service name) -> (the document, kept alive so its id is never reused; its model)."""
+_models: dict[tuple[int, str], botocore.model.ServiceModel] = {}
+"""(id of the document, service name) -> its model, which holds the document: its id is never reused."""
 
 
 @functools.cache
@@ -43,8 +43,8 @@ def _shared_service_model(
     document = creator._loader.load_service_model(service_name, "service-2", api_version=api_version)
     key = (id(document), service_name)
     if key not in _models:
-        _models[key] = (document, botocore.model.ServiceModel(document, service_name=service_name))
-    return _models[key][1]
+        _models[key] = botocore.model.ServiceModel(document, service_name=service_name)
+    return _models[key]
 
 
 def share_service_models() -> None:

@@ -15,8 +15,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tests.support.postgres import psql_client
-
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SCRIPT_ENV = "RUDDER_HA_DRAIN_CHECK_SCRIPT"
 EXIT_DRAINED, EXIT_PENDING, EXIT_CANNOT_TELL = 0, 75, 69
@@ -25,14 +23,6 @@ EXIT_DRAINED, EXIT_PENDING, EXIT_CANNOT_TELL = 0, 75, 69
 def drain_check_script() -> Path:
     """The script under test."""
     return Path(os.environ.get(SCRIPT_ENV) or REPO_ROOT / "ami" / "bin" / "rudder-drain-check")
-
-
-def find_psql(bindir: Path | None = None) -> str:
-    """The psql client (next to the server binaries, else on PATH: :func:`tests.support.postgres.psql_client`)."""
-    found = psql_client(bindir)
-    if not found:
-        raise FileNotFoundError("psql client not found (install postgresql-client)")
-    return found
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,9 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.support.postgres import PostgresServer
+from tests.support.postgres import PostgresServer, psql_client
 from tests.support.rudder_jobsdb import reference as ref
-from tests.support.rudder_jobsdb.drain_check import SCRIPT_ENV, find_psql, run_drain_check
+from tests.support.rudder_jobsdb.drain_check import SCRIPT_ENV, run_drain_check
 from tests.support.rudder_jobsdb.releases import SUPPORTED
 from tests.support.rudder_jobsdb.scenarios import SCENARIOS, Expected
 
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| release | scenario | rudder-server | exit | check's message |")
     print("|---|---|---|---|---|")
     with PostgresServer() as server, tempfile.TemporaryDirectory() as workdir:
-        psql = find_psql(server.bindir)
+        psql = psql_client(server.bindir)
         for release in SUPPORTED:
             for name, build in SCENARIOS.items():
                 params = server.create_database()
