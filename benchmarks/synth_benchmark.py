@@ -8,7 +8,8 @@ program using them pays it) and ``python -m rudder_ha synth`` of every shipped e
 of each pair is synth / import; the median over pairs is printed beside the goal (<= 1.2).
 
 Synthesis loads the provider bindings one resource module at a time
-(``rudder_ha.frontends.cdktf.lazy_providers``), so it can take less than the bare import; the lazy
+(``rudder_ha.frontends.cdktf.lazy_providers``), and the jsii kernel loads their JavaScript the same way
+(``rudder_ha.frontends.cdktf.lazy_kernel_exports``), so it can take less than the bare import; the lazy
 import alone is printed too, as the floor synthesis now stands on.
 """
 

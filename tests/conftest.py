@@ -28,7 +28,7 @@ if worker := os.environ.get("PYTEST_XDIST_WORKER"):
 from rudder_ha.config import EnvironmentConfig, load_environments, shipped_environment_files
 from rudder_ha.frontends.cdktf import lazy_providers
 from rudder_ha.paths import BUILD_DIR
-from tests.support import gc_tuning, worker_groups
+from tests.support import bytecode_share, gc_tuning, worker_groups
 from tests.support.aws_emulation.botocore_client_classes import share_client_classes
 from tests.support.aws_emulation.botocore_models import share_service_models
 from tests.support.aws_emulation.moto_dispatch import list_methods_once
@@ -47,6 +47,13 @@ list_methods_once()
 def pytest_configure(config: pytest.Config) -> None:
     """The controller of a ``--dist loadgroup`` run makes the directory the workers write groups to."""
     worker_groups.configure(config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """On a cold checkout each pytest-xdist worker compiles its share of the modules before collection
+    (:mod:`tests.support.bytecode_share`)."""
+    bytecode_share.compile_share(session.config)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

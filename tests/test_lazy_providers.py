@@ -1,5 +1,6 @@
 """The provider bindings load one resource module at a time (rudder_ha.frontends.cdktf.lazy_providers),
-and the jsii runtime still finds every type the kernel can hand back."""
+and the jsii runtime still finds every type the kernel can hand back; the kernel loads the providers'
+JavaScript the same way (rudder_ha.frontends.cdktf.lazy_kernel_exports), checked in a real Node.js."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
 
+from rudder_ha.frontends.cdktf import lazy_kernel_exports
 from rudder_ha.frontends.cdktf.lazy_providers import PROVIDER_PACKAGES, jsii_submodule_name, split_eager_imports
 
 REPO = Path(__file__).resolve().parents[1]
@@ -115,3 +119,96 @@ def test_a_fresh_process_loads_only_what_it_names() -> None:
     assert probe["vpc"] == "cdktf_cdktf_provider_aws.vpc"
     assert probe["found"] and probe["by_jsii"]
     assert probe["provider"] == "@cdktf/provider-aws.provider.AwsProvider"
+
+
+# --- the kernel's side: lazy_kernel_exports.js ------------------------------------------------------
+
+NODE = shutil.which("node")
+needs_node = pytest.mark.skipif(NODE is None, reason="Node.js is not installed")
+
+INDEX_AS_TSC_EMITS = """"use strict";
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.beta = exports.alpha = void 0;
+exports.alpha = require("./alpha");
+exports.beta = require("./beta");
+"""
+MODULE = 'globalThis.loaded = (globalThis.loaded || []).concat(["{name}"]);\nexports.Thing = class {name} {{}};\n'
+KERNEL_PROBE = """
+const report = {};
+const provider = require(process.argv[1]);
+report.loadedByRequire = [...(globalThis.loaded || [])];
+report.names = Object.keys(provider).sort();
+report.alphaThing = provider.alpha.Thing.name;
+report.loadedAfterAlpha = [...globalThis.loaded];
+report.sameObject = provider.alpha === require(process.argv[1] + "/alpha");
+report.stillSameAfterRead = provider.alpha === provider.alpha;
+globalThis.loaded = [];
+require(process.argv[2]);
+report.otherLoaded = [...globalThis.loaded];
+console.log(JSON.stringify(report));
+"""
+
+
+def write_package(root: Path) -> Path:
+    """A package with an index shaped as the TypeScript compiler emits the providers' ``lib/index.js``."""
+    lib = root / "lib"
+    for name in ("alpha", "beta"):
+        (lib / name).mkdir(parents=True)
+        (lib / name / "index.js").write_text(MODULE.format(name=name), encoding="utf-8")
+    (lib / "index.js").write_text(INDEX_AS_TSC_EMITS, encoding="utf-8")
+    return lib
+
+
+def node_with_lazy_exports(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Runs Node.js with the script preloaded through ``NODE_OPTIONS``, as the kernel's processes get it."""
+    env = {key: value for key, value in os.environ.items() if key != lazy_kernel_exports.NODE_OPTIONS}
+    lazy_kernel_exports.install(env)
+    assert NODE is not None
+    return subprocess.run([NODE, *args], cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=120)
+
+
+@needs_node
+def test_a_provider_index_requires_a_module_when_its_name_is_first_read(tmp_path: Path) -> None:
+    provider = write_package(tmp_path / "node_modules" / "@cdktf" / "provider-fake")
+    other = write_package(tmp_path / "node_modules" / "not-a-provider")
+    run = node_with_lazy_exports("-e", KERNEL_PROBE, str(provider), str(other), cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["loadedByRequire"] == [], "requiring the index loads no resource module"
+    assert report["names"] == ["alpha", "beta"], "every name is still there and enumerable"
+    assert report["alphaThing"] == "alpha" and report["loadedAfterAlpha"] == ["alpha"]
+    assert report["sameObject"] and report["stillSameAfterRead"]
+    assert report["otherLoaded"] == ["alpha", "beta"], "any other package loads as it is"
+
+
+@needs_node
+def test_every_line_of_the_real_provider_index_is_made_lazy(tmp_path: Path) -> None:
+    """The AWS provider's ``lib/index.js``, from the jsii assembly the bindings ship, has the shape the
+    script rewrites: every ``require("./...")`` of it becomes lazy (a new generator would show here)."""
+    spec = importlib.util.find_spec("cdktf_cdktf_provider_aws")
+    assert spec is not None and spec.origin is not None
+    (assembly,) = (Path(spec.origin).parent / "_jsii").glob("*.jsii.tgz")
+    with tarfile.open(assembly) as tar:
+        member = tar.extractfile("package/lib/index.js")
+        assert member is not None
+        source = member.read().decode("utf-8")
+    (tmp_path / "index.js").write_text(source, encoding="utf-8")
+    probe = (
+        "const { lazify } = require(process.argv[1]);"
+        "const { source, changed } = lazify(require('fs').readFileSync(process.argv[2], 'utf8'));"
+        "console.log(JSON.stringify({ changed, left: (source.match(/^exports\\.\\w+ = require\\(/gm) || []).length }));"
+    )
+    run = node_with_lazy_exports("-e", probe, str(lazy_kernel_exports.SCRIPT), str(tmp_path / "index.js"), cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["changed"] == source.count('require("./') > 2000
+    assert report["left"] == 0
+
+
+def test_node_options_get_the_script_once_and_keep_what_was_there() -> None:
+    env = {"NODE_OPTIONS": "--max-old-space-size=2048"}
+    lazy_kernel_exports.install(env)
+    lazy_kernel_exports.install(env)
+    option = lazy_kernel_exports.require_option(lazy_kernel_exports.SCRIPT)
+    assert env["NODE_OPTIONS"] == f"--max-old-space-size=2048 {option}"
+    assert lazy_kernel_exports.require_option(Path('/a b/"c"\\d.js')) == '--require "/a b/\\"c\\"\\\\d.js"'

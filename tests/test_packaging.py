@@ -59,6 +59,12 @@ sys.exit(main(["synth", "--outdir", "out", "example"]))
 """Runs ``rudder-ha synth example`` as if only the distributions named on the command line were installed."""
 
 
+WHERE_FROM = (
+    "import rudder_ha.paths as p; from rudder_ha.frontends.cdktf import lazy_kernel_exports as k; "
+    "print(p.CHECKOUT, p.AMI_DIR, k.SCRIPT)"
+)
+
+
 def locked(name: str) -> dict[str, str]:
     """``{distribution: version}`` pinned by ``requirements/<name>.txt``."""
     pins = re.findall(r"^([A-Za-z0-9._-]+)==([^\s;\\]+)", (REQUIREMENTS / f"{name}.txt").read_text(), re.MULTILINE)
@@ -172,11 +178,14 @@ def test_installed_command_synthesizes_an_environment_file_from_another_director
     env = clean_env(home)
 
     where = run(
-        [venv / "bin" / "python", "-c", "import rudder_ha.paths as p; print(p.CHECKOUT, p.AMI_DIR)"], cwd=work, env=env
+        [venv / "bin" / "python", "-c", WHERE_FROM],
+        cwd=work,
+        env=env,
     )
     assert where.returncode == 0, where.stderr
-    checkout, ami = where.stdout.split()
+    checkout, ami, kernel_script = where.stdout.split()
     assert checkout == "None" and Path(ami).is_relative_to(venv), "rudder_ha runs from the wheel, not the checkout"
+    assert Path(kernel_script).is_relative_to(venv) and Path(kernel_script).is_file(), "the kernel's script ships"
 
     validate = run([venv / "bin" / "rudder-ha", "validate", "environments/example.yaml"], cwd=work, env=env)
     assert validate.returncode == 0, validate.stdout + validate.stderr
