@@ -15,6 +15,7 @@ its module when first read (see the script's header). The synthesized JSON is by
 from __future__ import annotations
 
 import os
+from collections.abc import MutableMapping
 from pathlib import Path
 
 SCRIPT = Path(__file__).with_name("lazy_kernel_exports.js")
@@ -28,7 +29,7 @@ def require_option(script: Path) -> str:
     return f'--require "{escaped}"'
 
 
-def install(environ: os._Environ[str] | dict[str, str] = os.environ) -> None:
+def install(environ: MutableMapping[str, str] = os.environ) -> None:
     """Adds the script to ``NODE_OPTIONS`` in ``environ`` (idempotent; keeps what is already there; does
     nothing if the script is missing)."""
     if not SCRIPT.is_file():
