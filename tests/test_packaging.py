@@ -177,11 +177,7 @@ def test_installed_command_synthesizes_an_environment_file_from_another_director
     shutil.copy(EXAMPLE_ENVIRONMENT, work / "environments" / "example.yaml")
     env = clean_env(home)
 
-    where = run(
-        [venv / "bin" / "python", "-c", WHERE_FROM],
-        cwd=work,
-        env=env,
-    )
+    where = run([venv / "bin" / "python", "-c", WHERE_FROM], cwd=work, env=env)
     assert where.returncode == 0, where.stderr
     checkout, ami, kernel_script = where.stdout.split()
     assert checkout == "None" and Path(ami).is_relative_to(venv), "rudder_ha runs from the wheel, not the checkout"

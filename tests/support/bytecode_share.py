@@ -29,8 +29,6 @@ import pytest
 
 PROJECT_PACKAGES = ("rudder_ha", "lambdas", "tests/support")
 """Directories of the project's own modules that the tests import (relative to the checkout)."""
-TEST_MODULES = "tests/test_*.py"
-"""The modules pytest's assertion rewriter compiles (``python_files`` is pytest's default, ``test_*.py``)."""
 
 
 def worker_slot() -> tuple[int, int] | None:
@@ -51,9 +49,12 @@ def project_modules(root: Path) -> list[Path]:
     return [path for package in PROJECT_PACKAGES for path in sorted((root / package).rglob("*.py"))]
 
 
-def rewritten_modules(root: Path) -> list[Path]:
-    """The test modules pytest's assertion rewriter compiles, in a fixed order."""
-    return sorted(root.glob(TEST_MODULES))
+def rewritten_modules(config: pytest.Config) -> list[Path]:
+    """The test modules pytest's assertion rewriter compiles (``python_files`` under ``testpaths``), in a
+    fixed order."""
+    directories = [config.rootpath / path for path in config.getini("testpaths")] or [config.rootpath]
+    patterns = config.getini("python_files")
+    return sorted({path for directory in directories for pattern in patterns for path in directory.rglob(pattern)})
 
 
 def _is_current(source: Path, cached: Path) -> bool:
@@ -73,18 +74,15 @@ def _is_current(source: Path, cached: Path) -> bool:
 
 def compile_modules(files: Iterable[Path]) -> int:
     """Writes the ``.pyc`` of each of ``files`` whose bytecode is missing or stale; returns how many."""
+    timestamped = py_compile.PycInvalidationMode.TIMESTAMP  # what the import system itself writes
     written = 0
     for source in files:
         cached = Path(importlib.util.cache_from_source(str(source)))
         if _is_current(source, cached):
             continue
-        if (
-            py_compile.compile(
-                str(source), cfile=str(cached), quiet=2, invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP
-            )
-            is not None
-        ):
-            written += 1
+        written += (
+            py_compile.compile(str(source), cfile=str(cached), quiet=2, invalidation_mode=timestamped) is not None
+        )
     return written
 
 
@@ -123,4 +121,4 @@ def compile_share(config: pytest.Config) -> None:
     root = config.rootpath
     compile_modules(share(project_modules(root), index, count))
     if config.getoption("assertmode", "plain") == "rewrite":
-        rewrite_test_modules(config, share(rewritten_modules(root), index, count))
+        rewrite_test_modules(config, share(rewritten_modules(config), index, count))

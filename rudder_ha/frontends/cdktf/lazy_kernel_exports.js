@@ -44,14 +44,10 @@ function lazify(source) {
   return { source: lines.join('\n'), changed };
 }
 
-function isProviderIndex(filename) {
-  return PROVIDER_INDEX.test(filename);
-}
-
 const compile = Module.prototype._compile;
 if (typeof compile === 'function' && !Module.prototype._compile.rudderHaLazyExports) {
   const lazyCompile = function (content, filename) {
-    if (typeof content === 'string' && isProviderIndex(filename)) {
+    if (typeof content === 'string' && PROVIDER_INDEX.test(filename)) {
       const lazy = lazify(content);
       if (lazy.changed > 0) {
         return compile.call(this, lazy.source, filename);
@@ -63,4 +59,4 @@ if (typeof compile === 'function' && !Module.prototype._compile.rudderHaLazyExpo
   Module.prototype._compile = lazyCompile;
 }
 
-module.exports = { lazify, isProviderIndex };
+module.exports = { lazify };
