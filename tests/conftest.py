@@ -3,9 +3,12 @@
 bindings load lazily (:mod:`rudder_ha.frontends.cdktf.lazy_providers`) in every test process, moto
 keeps only its built-in EC2 images (:mod:`tests.support.aws_emulation.moto_images`) and generates no
 unused RSA pair per symmetric KMS key (:mod:`tests.support.aws_emulation.moto_kms_keys`) and lists a response
-class's methods once (:mod:`tests.support.aws_emulation.moto_dispatch`), and botocore sessions share their
-parsed service models and client classes (:mod:`tests.support.aws_emulation.botocore_models`,
-:mod:`tests.support.aws_emulation.botocore_client_classes`)."""
+class's methods once (:mod:`tests.support.aws_emulation.moto_dispatch`), writes DynamoDB items without its
+generic shape walk (:mod:`tests.support.aws_emulation.moto_dynamodb_items`) and works out a member's candidate
+names once per kind of object (:mod:`tests.support.aws_emulation.moto_attribute_names`), and botocore sessions
+share their parsed service models, client classes and event-name aliases
+(:mod:`tests.support.aws_emulation.botocore_models`, :mod:`tests.support.aws_emulation.botocore_client_classes`,
+:mod:`tests.support.aws_emulation.botocore_event_names`)."""
 
 from __future__ import annotations
 
@@ -30,8 +33,11 @@ from rudder_ha.frontends.cdktf import lazy_providers
 from rudder_ha.paths import BUILD_DIR
 from tests.support import bytecode_share, gc_tuning, worker_groups
 from tests.support.aws_emulation.botocore_client_classes import share_client_classes
+from tests.support.aws_emulation.botocore_event_names import share_alias_answers
 from tests.support.aws_emulation.botocore_models import share_service_models
+from tests.support.aws_emulation.moto_attribute_names import remember_candidate_names
 from tests.support.aws_emulation.moto_dispatch import list_methods_once
+from tests.support.aws_emulation.moto_dynamodb_items import write_items_directly
 from tests.support.aws_emulation.moto_images import use_builtin_images_only
 from tests.support.aws_emulation.moto_kms_keys import share_unused_key_pairs
 from tests.support.synth import SynthOutput, shared_synthesis
@@ -40,13 +46,18 @@ lazy_providers.install()
 use_builtin_images_only(BUILD_DIR)  # before any test module imports moto's EC2 models
 share_service_models()
 share_client_classes()
+share_alias_answers()
 share_unused_key_pairs()
 list_methods_once()
+write_items_directly()
+remember_candidate_names()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """The controller of a ``--dist loadgroup`` run makes the directory the workers write groups to."""
+    """The controller of a ``--dist loadgroup`` run makes the directory the workers write groups to; a
+    worker skips pytest's full collection at its end (:mod:`tests.support.gc_tuning`)."""
     worker_groups.configure(config)
+    gc_tuning.no_sweep_at_worker_exit(config)
 
 
 @pytest.hookimpl(tryfirst=True)

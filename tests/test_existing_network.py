@@ -6,7 +6,6 @@ The cdktf app doing the same is ``examples/vpc-from-another-stack`` (tests/test_
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from typing import Any
 
 import pulumi
@@ -19,7 +18,7 @@ from rudder_ha.parts.network import spec
 from rudder_ha.parts.network.pulumi import ExistingNetworkError, Network, NetworkProps, after_checks
 from rudder_ha.parts.network.spec import ExistingNetwork, with_existing_network
 from tests.support.paths import REPO
-from tests.support.pulumi_mocks import RecordingMocks, collect_abandoned_coroutines, run_program
+from tests.support.pulumi_mocks import RecordingMocks, run_program
 
 EXAMPLE = REPO / "examples" / "vpc-from-another-stack" / "shared-vpc.yaml"
 GET_SUBNET = "aws:ec2/getSubnet:getSubnet"
@@ -32,13 +31,6 @@ PRIVATE = ("subnet-0bbbbbbbbbbbbbbb1", "subnet-0bbbbbbbbbbbbbbb2")
 def config() -> EnvironmentConfig:
     (loaded,) = load_environments([EXAMPLE])
     return loaded
-
-
-@pytest.fixture(autouse=True)
-def collect_abandoned_tasks() -> Iterator[None]:
-    """See :func:`tests.support.pulumi_mocks.collect_abandoned_coroutines`."""
-    yield
-    collect_abandoned_coroutines()
 
 
 # --- offline checks ---------------------------------------------------------------------------------------

@@ -4,9 +4,12 @@ an existing VPC (which the cdktf stack makes with Terraform pre/postconditions).
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import logging
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pulumi
@@ -21,7 +24,6 @@ from tests.support.pulumi_mocks import (
     PARTITION,
     RecordedResource,
     RecordingMocks,
-    collect_abandoned_coroutines,
     run_program,
 )
 
@@ -89,13 +91,6 @@ def zones_of(config: EnvironmentConfig) -> Callable[[str], tuple[str, str]]:
     """Every private subnet in the configured VPC, each in its own zone."""
     zones = {s: f"{config.region}{'abc'[i % 3]}" for i, s in enumerate(config.network.private_subnet_ids)}
     return lambda subnet: (str(config.network.vpc_id), zones.get(subnet, f"{config.region}a"))
-
-
-@pytest.fixture(autouse=True)
-def collect_abandoned_tasks() -> Iterator[None]:
-    """See :func:`tests.support.pulumi_mocks.collect_abandoned_coroutines`."""
-    yield
-    collect_abandoned_coroutines()
 
 
 # --- encryption key ---------------------------------------------------------------------------------------
@@ -324,6 +319,22 @@ def test_private_subnets_in_one_zone_fail_even_when_nothing_consumes_the_check(
     assert "network.private_subnet_ids must span at least two availability zones." in message
     assert f"They are all in {config.region}b" in message
     assert "is not in" not in message
+
+
+def test_an_error_no_one_reads_is_recorded_by_the_mocks_and_never_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """A failed program leaves futures whose exception no one read; asyncio reports each when it is freed,
+    from whatever garbage collection frees it. The mocks keep the report as a line instead of logging a
+    formatted traceback there (see :meth:`RecordingMocks.record_loop_error`)."""
+
+    def program() -> None:
+        unread = asyncio.get_event_loop().create_future()
+        unread.set_exception(ExistingNetworkError("nobody reads this"))
+
+    with caplog.at_level(logging.DEBUG, logger="asyncio"):
+        mocks = run_program(program, stack="dev", region="eu-west-1")
+        gc.collect()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert mocks.loop_errors == ["Future exception was never retrieved: ExistingNetworkError('nobody reads this')"]
 
 
 # --- front-end independence -------------------------------------------------------------------------------

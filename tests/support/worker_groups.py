@@ -6,7 +6,9 @@ worker, the Pulumi program ran once per worker and the hostile environments were
 worker. :func:`group_of` gives each test that uses such a fixture the group of the fixture's module (or,
 for the session-scoped ones in :data:`SHARED_SESSION`, the fixture's name). A module marked ``one_worker``
 (its tests mostly wait on clocks and servers) is one group too, so its waits overlap other workers' work
-instead of every worker waiting at once. Every other test is scheduled on its own.
+instead of every worker waiting at once. The Pulumi test modules (``test_pulumi_*``) join the group of
+``pulumi_runs``: every worker that runs one imports Pulumi and the AWS provider's modules its programs use
+(seconds of CPU each), so they all run on one. Every other test is scheduled on its own.
 
 pytest-xdist's ``--dist loadgroup`` reads an ``xdist_group`` mark into the test's node id, which pytest 9
 no longer lets a plugin rewrite, so its groups never reached the scheduler and no mark is set here. Each
@@ -31,6 +33,9 @@ SHARED_SESSION = frozenset({"pulumi_runs", "in_process_synthesis"})
 """Session-scoped fixtures each worker would build for itself: the Pulumi program's runs, and jsii with the
 providers loaded for in-process synthesis (``synth`` is already shared by files)."""
 
+PULUMI_GROUP = "pulumi_runs"
+PULUMI_MODULE_PREFIX = "test_pulumi_"
+"""Test modules of the Pulumi program (``tests/test_pulumi_*.py``), run with the ``pulumi_runs`` tests."""
 GROUPED_SCOPES = frozenset({"module", "class", "package"})
 DIRECTORY_VARIABLE = "RUDDER_HA_WORKER_GROUPS_DIR"
 """Set by the controller before the workers start; they inherit it."""
@@ -42,10 +47,12 @@ worker, they left both cores idle at once; on one worker they wait while the oth
 
 
 def group_of(item: pytest.Item) -> str | None:
-    """The worker group of ``item``: its module's if the module is marked ``one_worker``, else its first costly
-    shared fixture's, or None."""
+    """The worker group of ``item``: its module's if the module is marked ``one_worker``, the Pulumi group for
+    a Pulumi test module, else its first costly shared fixture's, or None."""
     if item.get_closest_marker(ONE_WORKER_MARK) is not None and item.module is not None:
         return item.module.__name__
+    if item.module is not None and item.module.__name__.rpartition(".")[2].startswith(PULUMI_MODULE_PREFIX):
+        return PULUMI_GROUP
     info = getattr(item, "_fixtureinfo", None)
     if info is None:
         return None
