@@ -181,25 +181,30 @@ class World:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         self.env["PATH"] = os.pathsep.join([str(Path(self.psql).parent), self.env.get("PATH", os.defpath)])
 
+    def observe(self) -> psycopg.Connection[Any]:
+        """The test's own look at the database: as its owner, over the unix socket (no SCRAM exchange per
+        poll; the agents and servers under test log in over TCP, through their proxies)."""
+        return self.params.connect(via_socket=True)
+
     def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        with self.params.connect() as conn:
+        with self.observe() as conn:
             return conn.execute(sql, args).fetchall()
 
     def execute(self, sql: str) -> None:
-        with self.params.connect() as conn:
+        with self.observe() as conn:
             conn.execute(sql)
 
     def one(self, sql: str, *args: Any) -> Any:
         return self.query(sql, *args)[0][0]
 
     def lease(self) -> dict[str, Any]:
-        with self.params.connect() as conn, conn.cursor() as cur:
+        with self.observe() as conn, conn.cursor() as cur:
             cur.execute("SELECT * FROM rudder_ha_fence.lease")
             names = [c.name for c in cur.description or []]
             return dict(zip(names, cur.fetchone() or (), strict=True))
 
     def history(self, generation: int) -> dict[str, Any]:
-        with self.params.connect() as conn, conn.cursor() as cur:
+        with self.observe() as conn, conn.cursor() as cur:
             cur.execute("SELECT * FROM rudder_ha_fence.history WHERE generation = %s", (generation,))
             names = [c.name for c in cur.description or []]
             return dict(zip(names, cur.fetchone() or (), strict=True))

@@ -473,8 +473,10 @@ class PostgresServer:
         )
 
     def connect(self, dbname: str = "postgres") -> psycopg.Connection[Any]:
-        """An autocommit psycopg connection to a database of this server."""
-        return self.params(dbname).connect()
+        """An autocommit psycopg connection to a database of this server, over its unix socket: the tests'
+        own administration (creating and dropping databases) skips the SCRAM exchange a TCP login costs
+        (about 4 ms of CPU per connection), which the sessions under test still go through."""
+        return self.params(dbname).connect(via_socket=True)
 
     def create_database(self, name: str | None = None) -> ConnectionParams:
         """Create an empty database (a unique name unless given) and return its parameters."""
