@@ -171,7 +171,7 @@ def test_dynamodb_attribute_values_are_written_as_moto_writes_them(item: dict[st
     results = {"GetItem": {"Item": item}, "Query": {"Items": [item, item], "Count": 2, "ScannedCount": 2}}
     direct = {operation: _dynamodb_body(operation, result) for operation, result in results.items()}
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(BaseJSONSerializer, "_serialize_type_structure", moto_dynamodb_items.generic_serializer())
+        patch.setattr(BaseJSONSerializer, "_serialize_type_structure", moto_dynamodb_items.generic_structure)
         generic = {operation: _dynamodb_body(operation, result) for operation, result in results.items()}
     assert direct == generic
 
@@ -270,7 +270,7 @@ def test_moto_answers_the_same_with_remembered_candidate_names(aws_credentials: 
         _build_world()
         remembered = _world_answers()
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(XFormedAttributePicker, "get_possible_keys", moto_attribute_names.original_possible_keys())
+            patch.setattr(XFormedAttributePicker, "get_possible_keys", moto_attribute_names.original_possible_keys)
             worked_out = _world_answers()
     assert remembered["instances"]["Reservations"], "moto described no instance"
     assert remembered == worked_out

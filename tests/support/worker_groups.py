@@ -29,11 +29,12 @@ from typing import Any
 
 import pytest
 
-SHARED_SESSION = frozenset({"pulumi_runs", "in_process_synthesis"})
+PULUMI_GROUP = "pulumi_runs"
+"""The group of the ``pulumi_runs`` fixture's tests, which the Pulumi test modules join."""
+SHARED_SESSION = frozenset({PULUMI_GROUP, "in_process_synthesis"})
 """Session-scoped fixtures each worker would build for itself: the Pulumi program's runs, and jsii with the
 providers loaded for in-process synthesis (``synth`` is already shared by files)."""
 
-PULUMI_GROUP = "pulumi_runs"
 PULUMI_MODULE_PREFIX = "test_pulumi_"
 """Test modules of the Pulumi program (``tests/test_pulumi_*.py``), run with the ``pulumi_runs`` tests."""
 GROUPED_SCOPES = frozenset({"module", "class", "package"})

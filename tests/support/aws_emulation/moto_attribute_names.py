@@ -23,18 +23,19 @@ from typing import Any
 
 from moto.core.serialize import DEFAULT_ALIAS_PROVIDERS, AttributePickerContext, XFormedAttributePicker
 
-_original_possible_keys = XFormedAttributePicker.get_possible_keys
+original_possible_keys = XFormedAttributePicker.get_possible_keys
+"""moto's own ``get_possible_keys`` (what the comparison test works the names out with)."""
 _names: dict[Hashable, tuple[Any, tuple[str, ...]]] = {}
 
 
 def _remembered_possible_keys(self: XFormedAttributePicker, context: AttributePickerContext) -> Iterable[str]:
     shape, obj = context.shape, context.obj
     if shape is None or self.alias_providers is not DEFAULT_ALIAS_PROVIDERS or "Meta" in getattr(obj, "__dict__", ()):
-        return _original_possible_keys(self, context)
+        return original_possible_keys(self, context)
     key = (type(obj), id(shape), context.key)
     remembered = _names.get(key)
     if remembered is None or remembered[0] is not shape:  # the shape is kept, so its id is not reused
-        remembered = (shape, tuple(_original_possible_keys(self, context)))
+        remembered = (shape, tuple(original_possible_keys(self, context)))
         _names[key] = remembered
     return remembered[1]
 
@@ -42,8 +43,3 @@ def _remembered_possible_keys(self: XFormedAttributePicker, context: AttributePi
 def remember_candidate_names() -> None:
     """Makes moto's response serializer keep each member's candidate names (see the module docstring)."""
     XFormedAttributePicker.get_possible_keys = _remembered_possible_keys  # type: ignore[method-assign]
-
-
-def original_possible_keys() -> Any:
-    """moto's own ``get_possible_keys``, for the comparison test."""
-    return _original_possible_keys

@@ -28,10 +28,13 @@ _PLAIN: dict[str, type] = {"S": str, "N": str, "BOOL": bool, "NULL": bool}
 """Members whose value is written unchanged, with the Python type it must have."""
 _STRING_SETS = frozenset({"SS", "NS"})
 """Members holding a list of strings, written unchanged."""
+_KNOWN = frozenset({*_PLAIN, *_STRING_SETS, "M", "L"})
+"""Every member written here; any other (``B``, ``BS``, a name an alias might match) takes the generic path."""
 SERVICE = "dynamodb"
 SHAPE = "AttributeValue"
 
-_generic_structure = BaseJSONSerializer._serialize_type_structure
+generic_structure = BaseJSONSerializer._serialize_type_structure
+"""moto's own structure serializer (what the comparison test writes with)."""
 
 
 class _NotPlain(Exception):
@@ -45,10 +48,10 @@ def wire_attribute_value(value: Any, members: tuple[str, ...]) -> dict[str, Any]
         raise _NotPlain
     wire: dict[str, Any] = {}
     for member, member_value in value.items():
-        if member_value is None:
-            if member in _PLAIN or member in _STRING_SETS or member in ("M", "L"):
-                continue
+        if member not in _KNOWN:
             raise _NotPlain
+        if member_value is None:
+            continue
         if member in _PLAIN:
             if type(member_value) is not _PLAIN[member]:
                 raise _NotPlain
@@ -63,12 +66,10 @@ def wire_attribute_value(value: Any, members: tuple[str, ...]) -> dict[str, Any]
             if "" in member_value:
                 raise _NotPlain  # an empty key makes the generic serializer merge that value into the map
             wire[member] = {k: wire_attribute_value(v, members) for k, v in member_value.items() if v is not None}
-        elif member == "L":
+        else:  # "L"
             if type(member_value) is not list:
                 raise _NotPlain
             wire[member] = [None if item is None else wire_attribute_value(item, members) for item in member_value]
-        else:
-            raise _NotPlain
     return {member: wire[member] for member in members if member in wire}  # the generic serializer's order
 
 
@@ -86,14 +87,9 @@ def _serialize_type_structure(self: BaseJSONSerializer, serialized: Any, value: 
         else:
             self._default_serialize(serialized, wire, shape, key)
             return
-    _generic_structure(self, serialized, value, shape, key)
+    generic_structure(self, serialized, value, shape, key)
 
 
 def write_items_directly() -> None:
     """Makes moto's JSON serializer write DynamoDB attribute values directly (see the module docstring)."""
     BaseJSONSerializer._serialize_type_structure = _serialize_type_structure  # type: ignore[method-assign]
-
-
-def generic_serializer() -> Any:
-    """moto's own structure serializer, for the comparison test."""
-    return _generic_structure
