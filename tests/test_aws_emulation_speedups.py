@@ -14,24 +14,31 @@ import boto3
 import botocore.client
 import botocore.hooks
 import botocore.session
+import botocore.useragent
 import moto.core.responses
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
-from moto.core.serialize import BaseJSONSerializer, XFormedAttributePicker, get_serializer_class
+from moto.core.serialize import BaseJSONSerializer, ResponseSerializer, XFormedAttributePicker, get_serializer_class
 from moto.core.utils import camelcase_to_underscores, get_service_model, method_names_from_class
+from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.responses import DynamoHandler
 from moto.ec2.responses import EC2Response
+from moto.moto_api._internal.moto_random import MotoRandom
 
 from tests.support.aws_emulation import (
     botocore_client_classes,
     botocore_event_names,
+    botocore_handler_tables,
     botocore_models,
+    botocore_user_agent,
     moto_attribute_names,
     moto_dispatch,
     moto_dynamodb_items,
     moto_images,
+    moto_random_strings,
 )
 
 REGION = "eu-west-1"
@@ -49,8 +56,13 @@ def test_the_speed_ups_are_installed_in_this_process() -> None:
     assert botocore.client.ClientCreator._create_client_class is botocore_client_classes._shared_client_class
     assert moto.core.responses.method_names_from_class is moto_dispatch._method_names
     assert BaseJSONSerializer._serialize_type_structure is moto_dynamodb_items._serialize_type_structure
+    assert Item.__init__ is moto_dynamodb_items.build_item
+    assert MotoRandom.get_random_string is moto_random_strings.random_string
+    assert botocore.useragent.sanitize_user_agent_string_component is botocore_user_agent._remembered_sanitize
+    assert botocore.hooks._PrefixTrie._recursive_copy is botocore_handler_tables.copy_node
     assert botocore.hooks.EventAliaser.__init__ is botocore_event_names._init_with_shared_cache
     assert XFormedAttributePicker.get_possible_keys is moto_attribute_names._remembered_possible_keys
+    assert ResponseSerializer.get_value is moto_attribute_names._picked_value
     assert Path(os.environ[moto_images.VARIABLE]).is_file()
 
 
@@ -198,6 +210,42 @@ def test_items_read_back_through_moto_are_the_items_written(mocked: None) -> Non
     assert json.loads(_dynamodb_body("GetItem", {"Item": {"pk": {"S": "x"}}})) == {"Item": {"pk": {"S": "x"}}}
 
 
+def _built(init: Any, attrs: dict[str, Any]) -> tuple[str, Any]:
+    """What building an item with ``init`` gives: its attributes in order, or the error it raised."""
+    item = Item.__new__(Item)
+    try:
+        init(item, DynamoType(attrs["pk"]), None, attrs)
+    except ItemSizeTooLarge as error:
+        return "refused", type(error)
+    return "built", [(key, value.type, value.value) for key, value in item.attrs.items()]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lengths=st.lists(st.integers(0, 140_000), min_size=1, max_size=6),
+    padding=st.integers(0, 40),
+    number=st.integers(),
+)
+def test_items_are_built_and_refused_where_moto_builds_and_refuses_them(
+    lengths: list[int], padding: int, number: int
+) -> None:
+    attrs: dict[str, Any] = {"pk": {"S": "action#1"}, "count": {"N": str(number)}}
+    for index, length in enumerate(lengths):
+        attrs[f"text_{index}_{'x' * padding}"] = {"S": "é" * (length // 2) + "a" * (length % 2)}
+    attrs["nested"] = {"M": {"list": {"L": [{"S": "x" * padding}, {"BOOL": True}]}}}
+    assert _built(moto_dynamodb_items.build_item, attrs) == _built(moto_dynamodb_items.original_item_init, attrs)
+
+
+@pytest.mark.parametrize("extra", [-1, 0, 1])
+def test_the_size_limit_is_moto_s_to_the_byte(extra: int) -> None:
+    attrs = {"pk": {"S": "a"}, "big": {"S": ""}}
+    overhead = len("pk") + 1 + len("big")
+    attrs["big"]["S"] = "a" * (moto_dynamodb_items.ITEM_SIZE_LIMIT - overhead + extra)
+    outcome = _built(moto_dynamodb_items.build_item, attrs)
+    assert outcome == _built(moto_dynamodb_items.original_item_init, attrs)
+    assert outcome[0] == ("refused" if extra > 0 else "built")
+
+
 # --- moto's candidate names, remembered ----------------------------------------------------------------------
 
 
@@ -222,6 +270,8 @@ def _build_world() -> None:
             "MetadataOptions": {"HttpTokens": "required"},
         },
     )
+    # An instance without tags: moto's EC2 transformer for Instances.Instance.Tags leaves its Tags out.
+    ec2.run_instances(ImageId=image, InstanceType="t3.micro", MinCount=1, MaxCount=1)
     autoscaling.create_auto_scaling_group(
         AutoScalingGroupName="data-plane",
         LaunchTemplate={"LaunchTemplateName": "data-plane"},
@@ -268,9 +318,108 @@ def _world_answers() -> dict[str, Any]:
 def test_moto_answers_the_same_with_remembered_candidate_names(aws_credentials: None) -> None:
     with mock_aws():
         _build_world()
+        _world_answers()  # every member's names remembered: the next answers are picked directly
         remembered = _world_answers()
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(XFormedAttributePicker, "get_possible_keys", moto_attribute_names.original_possible_keys)
+            patch.setattr(ResponseSerializer, "get_value", moto_attribute_names.original_get_value)
             worked_out = _world_answers()
     assert remembered["instances"]["Reservations"], "moto described no instance"
     assert remembered == worked_out
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "may"),
+    [
+        ({"Instances.Instance.Tags": None}, "Tags", True),
+        ({"Instances.Instance.Tags": None}, "Tag", False),
+        ({"Instances.Instance.Tags": None}, "MyTags", False),
+        ({"Tags": None}, "MyTags", True),  # moto matches the joined path's end as a string
+        ({"Instance.Tags": None, "Image.CreationDate": None}, "CreationDate", True),
+        ({}, "Tags", False),
+    ],
+)
+def test_a_member_is_picked_directly_only_where_no_transformer_can_reach_it(
+    table: dict[str, Any], key: str, may: bool
+) -> None:
+    assert moto_attribute_names._may_be_transformed(table, key) is may
+    table["Anything." + key] = None  # the table grew: worked out again
+    assert moto_attribute_names._may_be_transformed(table, key) is True
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=30), allow_hash=st.booleans())
+def test_user_agent_components_are_cleaned_as_botocore_cleans_them(text: str, allow_hash: bool) -> None:
+    first = botocore_user_agent._remembered_sanitize(text, allow_hash)
+    assert first == botocore_user_agent.original_sanitize(text, allow_hash)
+    assert botocore_user_agent._remembered_sanitize(text, allow_hash) == first  # remembered
+
+
+def test_a_request_carries_the_user_agent_botocore_builds(mocked: None) -> None:
+    seen: list[bytes] = []
+    client = boto3.session.Session().client("sqs", region_name=REGION)
+    client.meta.events.register("before-send", lambda request, **_: seen.append(request.headers["User-Agent"]))
+    client.list_queues()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.useragent, "sanitize_user_agent_string_component", botocore_user_agent.original_sanitize)
+        client.list_queues()
+    assert len(seen) == 2 and seen[0] == seen[1]
+    assert seen[0].startswith(b"Boto3/")
+
+
+@pytest.mark.parametrize(
+    ("length", "include_digits", "lower_case"),
+    [(52, True, False), (20, False, False), (8, True, True), (0, True, False)],
+)
+def test_random_strings_are_moto_s_kind_of_string(length: int, include_digits: bool, lower_case: bool) -> None:
+    pool = "abcdefghijklmnopqrstuvwxyz" + ("" if lower_case else "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    pool += "0123456789" if include_digits else ""
+    seen: set[str] = set()
+    for seed in range(200):
+        drawn = moto_random_strings.random_string(MotoRandom(seed), length, include_digits, lower_case)
+        theirs = moto_random_strings.original_random_string(MotoRandom(seed), length, include_digits, lower_case)
+        assert len(drawn) == len(theirs) == length
+        assert set(drawn) <= set(pool) and set(theirs) <= set(pool)
+        assert moto_random_strings.random_string(MotoRandom(seed), length, include_digits, lower_case) == drawn
+        seen |= set(drawn)
+    if length >= 20:
+        assert seen == set(pool)  # every character of the pool comes up
+
+
+def test_random_characters_are_uniform_over_the_pool() -> None:
+    generator = MotoRandom(7)
+    text = "".join(moto_random_strings.random_string(generator, 62) for _ in range(1000))
+    counts = [text.count(c) for c in set(text)]
+    expected = len(text) / 62
+    chi_square = sum((count - expected) ** 2 / expected for count in counts)
+    assert len(counts) == 62 and chi_square < 110  # 61 degrees of freedom: p < 0.0002 of a false alarm
+
+
+def _trie_shape(node: Any, handlers: list[Any]) -> Any:
+    """A node's structure, with each handler list as (id of the list, the handlers' ids)."""
+    if isinstance(node, dict):
+        return {key: _trie_shape(value, handlers) for key, value in node.items()}
+    if isinstance(node, botocore.hooks.NodeList):
+        handlers.extend(part for part in node)
+        return ("NodeList", *[tuple(id(h) for h in part) for part in node])
+    return node
+
+
+def test_a_client_s_handler_table_is_copied_as_botocore_copies_it(mocked: None) -> None:
+    session = botocore.session.get_session()
+    emitter = session.get_component("event_emitter")
+    trie = emitter._emitter._handlers if hasattr(emitter, "_emitter") else emitter._handlers
+    source_lists: list[Any] = []
+    source = _trie_shape(trie._root, source_lists)
+    direct = botocore_handler_tables.copy_node(trie, trie._root)
+    theirs = botocore_handler_tables.original_recursive_copy(trie, trie._root)
+    direct_lists: list[Any] = []
+    assert _trie_shape(direct, direct_lists) == _trie_shape(theirs, []) == source
+    assert len(source_lists) > 100, "the session registered almost no handler"
+    assert not {id(part) for part in direct_lists} & {id(part) for part in source_lists}, "a handler list is shared"
+    first = boto3.session.Session().client("sqs", region_name=REGION)
+    first.meta.events.register("before-call.sqs.ListQueues", lambda **_: None)
+    second = boto3.session.Session().client("sqs", region_name=REGION)
+    assert len(list(first.meta.events._emitter._handlers.prefix_search("before-call.sqs.ListQueues"))) == (
+        len(list(second.meta.events._emitter._handlers.prefix_search("before-call.sqs.ListQueues"))) + 1
+    )

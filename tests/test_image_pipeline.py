@@ -113,8 +113,13 @@ def image_installs(documents: list[ComponentDocument]) -> set[tuple[str, str, st
     return {f for f in installed_files(documents) if f[0] not in NOT_SOFTWARE}
 
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader where PyYAML has it (the documents hold whole scripts: the pure-Python reader
+spends most of these tests' time on them)."""
+
+
 def parsed(document: ComponentDocument) -> dict[str, Any]:
-    return yaml.safe_load(document.data)
+    return yaml.load(document.data, Loader=SAFE_LOADER)
 
 
 def steps(document: ComponentDocument, phase: str) -> list[dict[str, Any]]:

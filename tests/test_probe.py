@@ -341,6 +341,23 @@ def test_probe_ca_bundle_is_trusted(
     assert len(https_rudder.requests) == 1
 
 
+def test_one_trust_store_per_bundle_file_as_it_is_now(
+    probe: SimpleNamespace, tls_files: SimpleNamespace, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_bytes(tls_files.ca.read_bytes())
+    settings = probe.config.load_settings({"HEALTH_URL": "https://127.0.0.1/health", "PROBE_CA_BUNDLE": str(bundle)})
+    first = probe.run.tls_context(settings)
+    assert probe.run.tls_context(settings) is first  # every sample of a warm function
+    bundle.write_bytes(tls_files.ca.read_bytes() + b"\n")  # the bundle replaced in place
+    assert probe.run.tls_context(settings) is not first
+    system = probe.config.load_settings({"HEALTH_URL": "https://127.0.0.1/health"})
+    assert probe.run.tls_context(system) is probe.run.tls_context(system)
+    bundle.unlink()
+    with pytest.raises(FileNotFoundError):
+        probe.run.tls_context(settings)
+
+
 def test_handler_imports_from_a_zip_with_handler_at_its_root(tmp_path: Path) -> None:
     archive = zip_lambda("probe", tmp_path / "probe.zip")
     done = run_from_zip(archive, "import handler; print(callable(handler.handler))")

@@ -252,3 +252,19 @@ def test_hand_written_expressions_stay_expressions(shipped_configs: list[Environ
     assert outputs["hand_written"]["value"] == '${upper("x")}'
     assert outputs["literal"]["value"] == '$${upper("x")}'
     assert outputs["mixed"]["value"] == "${local.a}/$${b}"
+
+
+def test_a_stack_holding_another_escapes_only_its_own_elements(
+    shipped_configs: list[EnvironmentConfig], tmp_path: Path
+) -> None:
+    from cdktf import App, TerraformOutput
+
+    from rudder_ha.frontends.cdktf.environment_stack import EnvironmentStack
+
+    (dev,) = [c for c in shipped_configs if c.environment == "dev"]
+    outer = EnvironmentStack(App(outdir=str(tmp_path), stack_traces=False), "outer", dev)
+    TerraformOutput(outer, "mine", value="${a}")
+    inner = EnvironmentStack(outer, "inner", dev)
+    TerraformOutput(inner, "theirs", value="${b}")
+    assert outer.to_terraform()["output"] == {"mine": {"value": "$${a}"}}
+    assert inner.to_terraform()["output"] == {"theirs": {"value": "$${b}"}}

@@ -12,6 +12,7 @@ managed master secret. Every id is unique, so a reference always tells which res
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Hashable
@@ -96,7 +97,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def __init__(self, region: str, subnet_vpcs: dict[str, str] | None = None) -> None:
         self.region = region
-        self.subnet_vpcs = subnet_vpcs if subnet_vpcs is not None else _shipped_subnet_vpcs()
+        self.subnet_vpcs = subnet_vpcs if subnet_vpcs is not None else dict(_shipped_subnet_vpcs())
         """Existing subnets' VPCs, as the shipped environment files declare them (AWS would answer so)."""
         self.resources: list[RecordedResource] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
@@ -208,7 +209,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
         raise NotImplementedError(f"the Pulumi mocks do not answer {token}; add it to tests/support/pulumi_mocks.py")
 
 
+@functools.cache
 def _shipped_subnet_vpcs() -> dict[str, str]:
+    """Subnet id -> VPC id of the shipped environments' networks, read once per process (the files are the
+    checkout's; every program run asks)."""
     from rudder_ha.config import load_environments, shipped_environment_files
 
     return {

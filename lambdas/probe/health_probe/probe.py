@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import ssl
 from datetime import UTC, datetime
 from typing import Any
@@ -14,10 +15,26 @@ from .fetch import get
 from .logs import log
 from .metrics import MetricPublishError, publish
 
+_CONTEXTS: dict[tuple[str | None, int, int], ssl.SSLContext] = {}
+"""Verifying contexts by (CA bundle, its mtime_ns, its size): loading the trust store costs tens of
+milliseconds of CPU, and a warm Lambda probes every minute, several samples a run."""
+
 
 def tls_context(settings: ProbeSettings) -> ssl.SSLContext:
-    """Default verifying context, trusting ``PROBE_CA_BUNDLE`` instead when it is set."""
-    return ssl.create_default_context(cafile=settings.ca_bundle)
+    """Default verifying context, trusting ``PROBE_CA_BUNDLE`` instead when it is set; one per bundle file as
+    it is now (a bundle replaced in place is read again)."""
+    bundle = settings.ca_bundle
+    try:
+        stat = os.stat(bundle) if bundle else None
+    except OSError:
+        stat = None  # let the ssl module report the missing or unreadable file
+    if bundle and stat is None:
+        return ssl.create_default_context(cafile=bundle)
+    key = (bundle, stat.st_mtime_ns if stat else 0, stat.st_size if stat else 0)
+    if key not in _CONTEXTS:
+        _CONTEXTS.clear()  # one bundle per function: keep only the current one
+        _CONTEXTS[key] = ssl.create_default_context(cafile=bundle)
+    return _CONTEXTS[key]
 
 
 def _safe_url(url: str) -> str:

@@ -146,12 +146,13 @@ def _resolver(stack: TerraformStack) -> Any:
 
 
 def _elements(stack: TerraformStack) -> list[TerraformElement]:
-    """The stack's own Terraform elements (those of a nested stack belong to it)."""
-    return [
-        construct
-        for construct in stack.node.find_all()
-        if isinstance(construct, TerraformElement) and TerraformStack.of(construct) is stack
-    ]
+    """The stack's own Terraform elements (those of a nested stack belong to it). Asking each element for
+    its stack is a call into jsii per element, made only when the stack does hold another."""
+    constructs = stack.node.find_all()
+    elements = [construct for construct in constructs if isinstance(construct, TerraformElement)]
+    if any(isinstance(construct, TerraformStack) and construct is not stack for construct in constructs):
+        elements = [element for element in elements if TerraformStack.of(element) is stack]
+    return elements
 
 
 def _container(synthesized: dict[str, Any], path: JsonPath, element: TerraformElement, resolve: Any) -> Any:
