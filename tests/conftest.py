@@ -5,12 +5,10 @@ keeps only its built-in EC2 images (:mod:`tests.support.aws_emulation.moto_image
 unused RSA pair per symmetric KMS key (:mod:`tests.support.aws_emulation.moto_kms_keys`) and lists a response
 class's methods once (:mod:`tests.support.aws_emulation.moto_dispatch`), writes DynamoDB items without its
 generic shape walk (:mod:`tests.support.aws_emulation.moto_dynamodb_items`) and works out a member's candidate
-names once per kind of object (:mod:`tests.support.aws_emulation.moto_attribute_names`) and draws a random
-string in one call (:mod:`tests.support.aws_emulation.moto_random_strings`), botocore sessions
-share their parsed service models, client classes, event-name aliases and cleaned user-agent components and copy
-a client's handler table directly (:mod:`tests.support.aws_emulation.botocore_models`,
-:mod:`tests.support.aws_emulation.botocore_client_classes`, :mod:`tests.support.aws_emulation.botocore_event_names`,
-:mod:`tests.support.aws_emulation.botocore_user_agent`, :mod:`tests.support.aws_emulation.botocore_handler_tables`),
+names once per kind of object (:mod:`tests.support.aws_emulation.moto_attribute_names`), botocore sessions
+share their parsed service models, client classes, event-name aliases and cleaned user-agent components
+(:mod:`tests.support.aws_emulation.botocore_models`, :mod:`tests.support.aws_emulation.botocore_client_classes`,
+:mod:`tests.support.aws_emulation.botocore_event_names`, :mod:`tests.support.aws_emulation.botocore_user_agent`),
 and jsii's bindings evaluate their argument types once (:mod:`tests.support.jsii_type_hints`)."""
 
 from __future__ import annotations
@@ -37,7 +35,6 @@ from rudder_ha.paths import BUILD_DIR
 from tests.support import bytecode_share, gc_tuning, worker_groups
 from tests.support.aws_emulation.botocore_client_classes import share_client_classes
 from tests.support.aws_emulation.botocore_event_names import share_alias_answers
-from tests.support.aws_emulation.botocore_handler_tables import copy_tables_directly
 from tests.support.aws_emulation.botocore_models import share_service_models
 from tests.support.aws_emulation.botocore_user_agent import remember_sanitized_components
 from tests.support.aws_emulation.moto_attribute_names import remember_candidate_names
@@ -45,7 +42,6 @@ from tests.support.aws_emulation.moto_dispatch import list_methods_once
 from tests.support.aws_emulation.moto_dynamodb_items import write_items_directly
 from tests.support.aws_emulation.moto_images import use_builtin_images_only
 from tests.support.aws_emulation.moto_kms_keys import share_unused_key_pairs
-from tests.support.aws_emulation.moto_random_strings import draw_strings_at_once
 from tests.support.jsii_type_hints import remember_stub_type_hints
 from tests.support.synth import SynthOutput, shared_synthesis
 
@@ -54,12 +50,10 @@ use_builtin_images_only(BUILD_DIR)  # before any test module imports moto's EC2 
 share_service_models()
 share_client_classes()
 share_alias_answers()
-copy_tables_directly()
 share_unused_key_pairs()
 list_methods_once()
 write_items_directly()
 remember_candidate_names()
-draw_strings_at_once()
 remember_sanitized_components()
 remember_stub_type_hints()
 

@@ -26,19 +26,16 @@ from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.responses import DynamoHandler
 from moto.ec2.responses import EC2Response
-from moto.moto_api._internal.moto_random import MotoRandom
 
 from tests.support.aws_emulation import (
     botocore_client_classes,
     botocore_event_names,
-    botocore_handler_tables,
     botocore_models,
     botocore_user_agent,
     moto_attribute_names,
     moto_dispatch,
     moto_dynamodb_items,
     moto_images,
-    moto_random_strings,
 )
 
 REGION = "eu-west-1"
@@ -57,9 +54,7 @@ def test_the_speed_ups_are_installed_in_this_process() -> None:
     assert moto.core.responses.method_names_from_class is moto_dispatch._method_names
     assert BaseJSONSerializer._serialize_type_structure is moto_dynamodb_items._serialize_type_structure
     assert Item.__init__ is moto_dynamodb_items.build_item
-    assert MotoRandom.get_random_string is moto_random_strings.random_string
     assert botocore.useragent.sanitize_user_agent_string_component is botocore_user_agent._remembered_sanitize
-    assert botocore.hooks._PrefixTrie._recursive_copy is botocore_handler_tables.copy_node
     assert botocore.hooks.EventAliaser.__init__ is botocore_event_names._init_with_shared_cache
     assert XFormedAttributePicker.get_possible_keys is moto_attribute_names._remembered_possible_keys
     assert ResponseSerializer.get_value is moto_attribute_names._picked_value
@@ -365,61 +360,3 @@ def test_a_request_carries_the_user_agent_botocore_builds(mocked: None) -> None:
         client.list_queues()
     assert len(seen) == 2 and seen[0] == seen[1]
     assert seen[0].startswith(b"Boto3/")
-
-
-@pytest.mark.parametrize(
-    ("length", "include_digits", "lower_case"),
-    [(52, True, False), (20, False, False), (8, True, True), (0, True, False)],
-)
-def test_random_strings_are_moto_s_kind_of_string(length: int, include_digits: bool, lower_case: bool) -> None:
-    pool = "abcdefghijklmnopqrstuvwxyz" + ("" if lower_case else "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-    pool += "0123456789" if include_digits else ""
-    seen: set[str] = set()
-    for seed in range(200):
-        drawn = moto_random_strings.random_string(MotoRandom(seed), length, include_digits, lower_case)
-        theirs = moto_random_strings.original_random_string(MotoRandom(seed), length, include_digits, lower_case)
-        assert len(drawn) == len(theirs) == length
-        assert set(drawn) <= set(pool) and set(theirs) <= set(pool)
-        assert moto_random_strings.random_string(MotoRandom(seed), length, include_digits, lower_case) == drawn
-        seen |= set(drawn)
-    if length >= 20:
-        assert seen == set(pool)  # every character of the pool comes up
-
-
-def test_random_characters_are_uniform_over_the_pool() -> None:
-    generator = MotoRandom(7)
-    text = "".join(moto_random_strings.random_string(generator, 62) for _ in range(1000))
-    counts = [text.count(c) for c in set(text)]
-    expected = len(text) / 62
-    chi_square = sum((count - expected) ** 2 / expected for count in counts)
-    assert len(counts) == 62 and chi_square < 110  # 61 degrees of freedom: p < 0.0002 of a false alarm
-
-
-def _trie_shape(node: Any, handlers: list[Any]) -> Any:
-    """A node's structure, with each handler list as (id of the list, the handlers' ids)."""
-    if isinstance(node, dict):
-        return {key: _trie_shape(value, handlers) for key, value in node.items()}
-    if isinstance(node, botocore.hooks.NodeList):
-        handlers.extend(part for part in node)
-        return ("NodeList", *[tuple(id(h) for h in part) for part in node])
-    return node
-
-
-def test_a_client_s_handler_table_is_copied_as_botocore_copies_it(mocked: None) -> None:
-    session = botocore.session.get_session()
-    emitter = session.get_component("event_emitter")
-    trie = emitter._emitter._handlers if hasattr(emitter, "_emitter") else emitter._handlers
-    source_lists: list[Any] = []
-    source = _trie_shape(trie._root, source_lists)
-    direct = botocore_handler_tables.copy_node(trie, trie._root)
-    theirs = botocore_handler_tables.original_recursive_copy(trie, trie._root)
-    direct_lists: list[Any] = []
-    assert _trie_shape(direct, direct_lists) == _trie_shape(theirs, []) == source
-    assert len(source_lists) > 100, "the session registered almost no handler"
-    assert not {id(part) for part in direct_lists} & {id(part) for part in source_lists}, "a handler list is shared"
-    first = boto3.session.Session().client("sqs", region_name=REGION)
-    first.meta.events.register("before-call.sqs.ListQueues", lambda **_: None)
-    second = boto3.session.Session().client("sqs", region_name=REGION)
-    assert len(list(first.meta.events._emitter._handlers.prefix_search("before-call.sqs.ListQueues"))) == (
-        len(list(second.meta.events._emitter._handlers.prefix_search("before-call.sqs.ListQueues"))) + 1
-    )
