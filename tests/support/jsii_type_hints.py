@@ -14,6 +14,7 @@ as before and is not kept.
 
 from __future__ import annotations
 
+import types
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -26,16 +27,13 @@ _hints: dict[Callable[..., Any], dict[str, Any]] = {}
 
 
 def _remembered_type_hints(obj: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    if args or kwargs or type(obj) is not _FUNCTION or not obj.__name__.startswith(STUB_PREFIX):
+    if args or kwargs or type(obj) is not types.FunctionType or not obj.__name__.startswith(STUB_PREFIX):
         return original_get_type_hints(obj, *args, **kwargs)
     hints = _hints.get(obj)
     if hints is None:
         hints = original_get_type_hints(obj)
         _hints[obj] = hints
     return dict(hints)
-
-
-_FUNCTION = type(_remembered_type_hints)
 
 
 def remember_stub_type_hints() -> None:

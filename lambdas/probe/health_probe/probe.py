@@ -24,13 +24,13 @@ def tls_context(settings: ProbeSettings) -> ssl.SSLContext:
     """Default verifying context, trusting ``PROBE_CA_BUNDLE`` instead when it is set; one per bundle file as
     it is now (a bundle replaced in place is read again)."""
     bundle = settings.ca_bundle
-    try:
-        stat = os.stat(bundle) if bundle else None
-    except OSError:
-        stat = None  # let the ssl module report the missing or unreadable file
-    if bundle and stat is None:
-        return ssl.create_default_context(cafile=bundle)
-    key = (bundle, stat.st_mtime_ns if stat else 0, stat.st_size if stat else 0)
+    key: tuple[str | None, int, int] = (None, 0, 0)
+    if bundle:
+        try:
+            stat = os.stat(bundle)
+        except OSError:
+            return ssl.create_default_context(cafile=bundle)  # the ssl module reports the file as before
+        key = (bundle, stat.st_mtime_ns, stat.st_size)
     if key not in _CONTEXTS:
         _CONTEXTS.clear()  # one bundle per function: keep only the current one
         _CONTEXTS[key] = ssl.create_default_context(cafile=bundle)

@@ -47,16 +47,32 @@ original_get_value = ResponseSerializer.get_value
 _names: dict[Hashable, tuple[Any, tuple[str, ...]]] = {}
 
 
+def _names_can_be_kept(picker: XFormedAttributePicker, obj: Any, shape: Any) -> bool:
+    """Whether the candidate names depend only on (class, shape, key): default providers, a shape, and no
+    ``Meta`` of the object's own."""
+    return (
+        shape is not None
+        and picker.alias_providers is DEFAULT_ALIAS_PROVIDERS
+        and "Meta" not in getattr(obj, "__dict__", ())
+    )
+
+
+def _kept_names(obj: Any, shape: Any, key: str) -> tuple[str, ...] | None:
+    remembered = _names.get((type(obj), id(shape), key))
+    if remembered is None or remembered[0] is not shape:  # the shape is kept, so its id is not reused
+        return None
+    return remembered[1]
+
+
 def _remembered_possible_keys(self: XFormedAttributePicker, context: AttributePickerContext) -> Iterable[str]:
     shape, obj = context.shape, context.obj
-    if shape is None or self.alias_providers is not DEFAULT_ALIAS_PROVIDERS or "Meta" in getattr(obj, "__dict__", ()):
+    if not _names_can_be_kept(self, obj, shape):
         return original_possible_keys(self, context)
-    key = (type(obj), id(shape), context.key)
-    remembered = _names.get(key)
-    if remembered is None or remembered[0] is not shape:  # the shape is kept, so its id is not reused
-        remembered = (shape, tuple(original_possible_keys(self, context)))
-        _names[key] = remembered
-    return remembered[1]
+    names = _kept_names(obj, shape, context.key)
+    if names is None:
+        names = tuple(original_possible_keys(self, context))
+        _names[(type(obj), id(shape), context.key)] = (shape, names)
+    return names
 
 
 _transformable: dict[tuple[int, int, str], tuple[Any, bool]] = {}
@@ -78,16 +94,14 @@ def _picked_value(self: ResponseSerializer, value: Any, key: str, shape: Any) ->
     picker = self._value_picker
     if (
         type(picker) is not XFormedAttributePicker
-        or picker.alias_providers is not DEFAULT_ALIAS_PROVIDERS
-        or shape is None
+        or not _names_can_be_kept(picker, value, shape)
         or (picker.response_transformers and _may_be_transformed(picker.response_transformers, key))
-        or "Meta" in getattr(value, "__dict__", ())
     ):
         return original_get_value(self, value, key, shape)
-    remembered = _names.get((type(value), id(shape), key))
-    if remembered is None or remembered[0] is not shape:
+    names = _kept_names(value, shape, key)
+    if names is None:
         return original_get_value(self, value, key, shape)  # works the names out and remembers them
-    for name in remembered[1]:
+    for name in names:
         found = value_under(value, name, MISSING)
         if found is not MISSING:
             return found
